@@ -1,0 +1,534 @@
+//! Render the accounts-server requests (grant exchange, refresh, revoke, user info) into a caller buffer.
+//!
+//! Secrets travel in the form body, never in the URL. A buffer that is too small gives
+//! [`BufferTooSmall`] with the exact size needed and is left untouched, so the caller can grow it and retry.
+
+use core::fmt;
+
+use crate::form;
+use crate::region::Origin;
+
+/// The HTTP method of a rendered request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`.
+    Get,
+    /// `POST`.
+    Post,
+}
+
+impl Method {
+    /// `"GET"` or `"POST"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+        }
+    }
+}
+
+/// The buffer given for rendering is too small; nothing was written to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BufferTooSmall {
+    /// The size in bytes that would have been enough.
+    pub required: usize,
+}
+
+impl fmt::Display for BufferTooSmall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "buffer too small: {} bytes are needed, give a buffer at least that large and call again",
+            self.required
+        )
+    }
+}
+
+impl core::error::Error for BufferTooSmall {}
+
+/// The form content type used by every token request.
+pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+
+/// A request rendered into a caller buffer: everything a transport needs to send it.
+///
+/// `url` never contains a secret. `authorization`, when present, is the whole header value
+/// (`Zoho-oauthtoken 1000.…`) and must be sent as the `Authorization` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request<'b> {
+    /// `GET` or `POST`.
+    pub method: Method,
+    /// The absolute URL, e.g. `https://accounts.zoho.com/oauth/v2/token`.
+    pub url: &'b str,
+    /// `Content-Type` header value, when there is a body.
+    pub content_type: Option<&'static str>,
+    /// `Authorization` header value, when the request carries an access token.
+    pub authorization: Option<&'b str>,
+    /// The body (empty for `GET`).
+    pub body: &'b [u8],
+}
+
+/// One piece of a rendered URL, body or header: copied as is, or percent-encoded.
+#[derive(Clone, Copy)]
+pub(crate) enum Part<'a> {
+    /// Copied byte for byte.
+    Raw(&'a str),
+    /// Percent-encoded with [`form::encode_into`].
+    Enc(&'a str),
+}
+
+impl Part<'_> {
+    /// The rendered length in bytes.
+    pub(crate) fn len(self) -> usize {
+        match self {
+            Part::Raw(s) => s.len(),
+            Part::Enc(s) => form::encoded_len(s),
+        }
+    }
+
+    /// Render into the start of `out`, which must hold at least [`Part::len`] bytes (callers
+    /// check the total first); returns the number of bytes written.
+    pub(crate) fn write(self, out: &mut [u8]) -> usize {
+        let n = self.len();
+        let dst = &mut out[..n];
+        match self {
+            Part::Raw(s) => dst.copy_from_slice(s.as_bytes()),
+            Part::Enc(s) => {
+                // `dst` is exactly `encoded_len(s)` long, so this cannot fail.
+                let _ = form::encode_into(s, dst);
+            }
+        }
+        n
+    }
+}
+
+fn parts_len(parts: &[Part<'_>]) -> usize {
+    parts.iter().map(|p| p.len()).sum()
+}
+
+/// Write `parts` into `out`, which is at least `parts_len(parts)` long (checked by the caller).
+fn write_parts(parts: &[Part<'_>], out: &mut [u8]) {
+    let mut at = 0;
+    for part in parts {
+        at += part.write(&mut out[at..]);
+    }
+}
+
+/// Bytes copied from `&str`s and percent-encoded ASCII are always UTF-8.
+pub(crate) fn text(bytes: &[u8]) -> &str {
+    core::str::from_utf8(bytes).unwrap_or_default()
+}
+
+/// Render `url`, `body` and `authorization` into `buf` (in that order), or leave it untouched.
+fn render<'b>(
+    buf: &'b mut [u8],
+    method: Method,
+    url: &[Part<'_>],
+    body: &[Part<'_>],
+    authorization: &[Part<'_>],
+) -> Result<Request<'b>, BufferTooSmall> {
+    let (url_len, body_len, auth_len) = (parts_len(url), parts_len(body), parts_len(authorization));
+    let required = url_len + body_len + auth_len;
+    if buf.len() < required {
+        return Err(BufferTooSmall { required });
+    }
+    let (url_buf, rest) = buf.split_at_mut(url_len);
+    let (body_buf, rest) = rest.split_at_mut(body_len);
+    let auth_buf = &mut rest[..auth_len];
+    write_parts(url, url_buf);
+    write_parts(body, body_buf);
+    write_parts(authorization, auth_buf);
+    Ok(Request {
+        method,
+        url: text(url_buf),
+        content_type: (method == Method::Post).then_some(FORM_CONTENT_TYPE),
+        authorization: (!authorization.is_empty()).then(|| text(auth_buf)),
+        body: body_buf,
+    })
+}
+
+const TOKEN_PATH: &str = "/oauth/v2/token";
+const REVOKE_PATH: &str = "/oauth/v2/token/revoke";
+const USER_INFO_PATH: &str = "/oauth/user/info";
+const AUTH_SCHEME: &str = "Zoho-oauthtoken ";
+
+/// Render the grant exchange: `POST {accounts}/oauth/v2/token` with the form body
+/// `grant_type=authorization_code&client_id=…&client_secret=…&code=…[&redirect_uri=…]`.
+///
+/// `redirect_uri` must be the one the code was issued for (omit it for Self Client codes).
+/// On [`BufferTooSmall`] the buffer is untouched.
+///
+/// ```
+/// use zoho_oauth_core::{request, DataCenter, Origin};
+///
+/// let mut buf = [0u8; 512];
+/// let req = request::exchange(&mut buf, &Origin::Zoho(DataCenter::Eu), "1000.ID", "s3cret", "1000.code", None).unwrap();
+/// assert_eq!(req.url, "https://accounts.zoho.eu/oauth/v2/token");
+/// assert_eq!(req.body, b"grant_type=authorization_code&client_id=1000.ID&client_secret=s3cret&code=1000.code");
+/// ```
+pub fn exchange<'b>(
+    buf: &'b mut [u8],
+    accounts: &Origin,
+    client_id: &str,
+    client_secret: &str,
+    code: &str,
+    redirect_uri: Option<&str>,
+) -> Result<Request<'b>, BufferTooSmall> {
+    let (uri_key, uri) = match redirect_uri {
+        Some(uri) => ("&redirect_uri=", uri),
+        None => ("", ""),
+    };
+    render(
+        buf,
+        Method::Post,
+        &[Part::Raw(accounts.as_str()), Part::Raw(TOKEN_PATH)],
+        &[
+            Part::Raw("grant_type=authorization_code&client_id="),
+            Part::Enc(client_id),
+            Part::Raw("&client_secret="),
+            Part::Enc(client_secret),
+            Part::Raw("&code="),
+            Part::Enc(code),
+            Part::Raw(uri_key),
+            Part::Enc(uri),
+        ],
+        &[],
+    )
+}
+
+/// Render a refresh: `POST {accounts}/oauth/v2/token` with the form body
+/// `grant_type=refresh_token&client_id=…&client_secret=…&refresh_token=…`.
+///
+/// On [`BufferTooSmall`] the buffer is untouched.
+pub fn refresh<'b>(
+    buf: &'b mut [u8],
+    accounts: &Origin,
+    client_id: &str,
+    client_secret: &str,
+    refresh_token: &str,
+) -> Result<Request<'b>, BufferTooSmall> {
+    render(
+        buf,
+        Method::Post,
+        &[Part::Raw(accounts.as_str()), Part::Raw(TOKEN_PATH)],
+        &[
+            Part::Raw("grant_type=refresh_token&client_id="),
+            Part::Enc(client_id),
+            Part::Raw("&client_secret="),
+            Part::Enc(client_secret),
+            Part::Raw("&refresh_token="),
+            Part::Enc(refresh_token),
+        ],
+        &[],
+    )
+}
+
+/// Render a revocation: `POST {accounts}/oauth/v2/token/revoke` with the form body `token=…`.
+/// Revoking a refresh token also kills every access token minted from it.
+///
+/// On [`BufferTooSmall`] the buffer is untouched.
+pub fn revoke<'b>(
+    buf: &'b mut [u8],
+    accounts: &Origin,
+    refresh_token: &str,
+) -> Result<Request<'b>, BufferTooSmall> {
+    render(
+        buf,
+        Method::Post,
+        &[Part::Raw(accounts.as_str()), Part::Raw(REVOKE_PATH)],
+        &[Part::Raw("token="), Part::Enc(refresh_token)],
+        &[],
+    )
+}
+
+/// Render a user-info call: `GET {accounts}/oauth/user/info` with
+/// `Authorization: Zoho-oauthtoken <access_token>` (needs the scope `aaaserver.profile.READ`).
+///
+/// On [`BufferTooSmall`] the buffer is untouched.
+pub fn user_info<'b>(
+    buf: &'b mut [u8],
+    accounts: &Origin,
+    access_token: &str,
+) -> Result<Request<'b>, BufferTooSmall> {
+    render(
+        buf,
+        Method::Get,
+        &[Part::Raw(accounts.as_str()), Part::Raw(USER_INFO_PATH)],
+        &[],
+        &[Part::Raw(AUTH_SCHEME), Part::Raw(access_token)],
+    )
+}
+
+/// The `Authorization` header value for Zoho's APIs: `Zoho-oauthtoken <access_token>`.
+///
+/// On [`BufferTooSmall`] the buffer is untouched.
+///
+/// ```
+/// let mut buf = [0u8; 64];
+/// let h = zoho_oauth_core::request::authorization_header(&mut buf, "1000.abc.def").unwrap();
+/// assert_eq!(h, "Zoho-oauthtoken 1000.abc.def");
+/// ```
+pub fn authorization_header<'b>(
+    buf: &'b mut [u8],
+    access_token: &str,
+) -> Result<&'b str, BufferTooSmall> {
+    let parts = [Part::Raw(AUTH_SCHEME), Part::Raw(access_token)];
+    let required = parts_len(&parts);
+    if buf.len() < required {
+        return Err(BufferTooSmall { required });
+    }
+    let out = &mut buf[..required];
+    write_parts(&parts, out);
+    Ok(text(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::region::DataCenter;
+    use proptest::prelude::*;
+
+    extern crate std;
+    use std::string::String;
+    use std::vec::Vec;
+    use std::{format, vec};
+
+    const CLIENT_ID: &str = "1000.9Y3A0SDKWXM2P7QH1LZ4TV8NBF6CJR";
+    const SECRET: &str = "4b3c1f0e9d8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d";
+    const CODE: &str = "1000.6f3c2a1b9e8d7c6b5a4f3e2d1c0b9a8f.5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b";
+    const REFRESH: &str = "1000.8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d.2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b";
+
+    /// Decode a form body into (key, value) pairs.
+    fn decoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+        let body = core::str::from_utf8(body).unwrap();
+        form::pairs(body)
+            .map(|(k, v)| {
+                let (mut kb, mut vb) = (vec![0u8; k.len()], vec![0u8; v.len()]);
+                (
+                    String::from(form::decode_into(k, &mut kb).unwrap()),
+                    String::from(form::decode_into(v, &mut vb).unwrap()),
+                )
+            })
+            .collect()
+    }
+
+    fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (String::from(*k), String::from(*v)))
+            .collect()
+    }
+
+    /// Each request kind rendered into `buf`, by name.
+    fn render_all<'b>(
+        kind: usize,
+        buf: &'b mut [u8],
+        o: &Origin,
+        secret: &str,
+        code: &str,
+    ) -> Result<Request<'b>, BufferTooSmall> {
+        match kind {
+            0 => exchange(
+                buf,
+                o,
+                CLIENT_ID,
+                secret,
+                code,
+                Some("http://127.0.0.1:8765/cb"),
+            ),
+            1 => exchange(buf, o, CLIENT_ID, secret, code, None),
+            2 => refresh(buf, o, CLIENT_ID, secret, code),
+            3 => revoke(buf, o, code),
+            _ => user_info(buf, o, code),
+        }
+    }
+
+    #[test]
+    fn exchange_posts_the_grant_in_the_form_body() {
+        let mut buf = [0u8; 1024];
+        let o = Origin::Zoho(DataCenter::Us);
+        let r = exchange(
+            &mut buf,
+            &o,
+            CLIENT_ID,
+            SECRET,
+            CODE,
+            Some("https://app.example/cb?x=1"),
+        )
+        .unwrap();
+        assert_eq!(r.method, Method::Post);
+        assert_eq!(r.url, "https://accounts.zoho.com/oauth/v2/token");
+        assert_eq!(r.content_type, Some(FORM_CONTENT_TYPE));
+        assert_eq!(r.authorization, None);
+        assert_eq!(
+            decoded_pairs(r.body),
+            owned(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", CLIENT_ID),
+                ("client_secret", SECRET),
+                ("code", CODE),
+                ("redirect_uri", "https://app.example/cb?x=1"),
+            ])
+        );
+        assert!(core::str::from_utf8(r.body)
+            .unwrap()
+            .ends_with("&redirect_uri=https%3A%2F%2Fapp.example%2Fcb%3Fx%3D1"));
+    }
+
+    #[test]
+    fn a_self_client_exchange_has_no_redirect_uri() {
+        let mut buf = [0u8; 1024];
+        let o = Origin::Zoho(DataCenter::In);
+        let r = exchange(&mut buf, &o, CLIENT_ID, SECRET, CODE, None).unwrap();
+        assert_eq!(r.url, "https://accounts.zoho.in/oauth/v2/token");
+        let keys: Vec<String> = decoded_pairs(r.body).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["grant_type", "client_id", "client_secret", "code"]);
+    }
+
+    #[test]
+    fn refresh_posts_the_refresh_token_in_the_form_body() {
+        let mut buf = [0u8; 1024];
+        let o = Origin::custom("http://127.0.0.1:40123").unwrap();
+        let r = refresh(&mut buf, &o, CLIENT_ID, SECRET, REFRESH).unwrap();
+        assert_eq!(r.url, "http://127.0.0.1:40123/oauth/v2/token");
+        assert_eq!(r.method, Method::Post);
+        assert_eq!(
+            decoded_pairs(r.body),
+            owned(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", CLIENT_ID),
+                ("client_secret", SECRET),
+                ("refresh_token", REFRESH),
+            ])
+        );
+    }
+
+    #[test]
+    fn revoke_posts_the_token_to_the_revoke_endpoint() {
+        let mut buf = [0u8; 256];
+        let o = Origin::Zoho(DataCenter::Au);
+        let r = revoke(&mut buf, &o, REFRESH).unwrap();
+        assert_eq!(r.url, "https://accounts.zoho.com.au/oauth/v2/token/revoke");
+        assert_eq!(r.method, Method::Post);
+        assert_eq!(decoded_pairs(r.body), owned(&[("token", REFRESH)]));
+    }
+
+    #[test]
+    fn user_info_is_a_get_with_the_zoho_authorization_header() {
+        let mut buf = [0u8; 256];
+        let o = Origin::Zoho(DataCenter::Ca);
+        let r = user_info(&mut buf, &o, "1000.aaa.bbb").unwrap();
+        assert_eq!(r.method, Method::Get);
+        assert_eq!(r.url, "https://accounts.zohocloud.ca/oauth/user/info");
+        assert_eq!(r.authorization, Some("Zoho-oauthtoken 1000.aaa.bbb"));
+        assert_eq!(r.content_type, None);
+        assert!(r.body.is_empty());
+    }
+
+    #[test]
+    fn a_too_small_buffer_is_left_untouched_and_the_required_size_is_exact() {
+        let o = Origin::Zoho(DataCenter::Eu);
+        for kind in 0..5 {
+            let mut big = [0u8; 1024];
+            let expected_len = {
+                let r = render_all(kind, &mut big, &o, SECRET, CODE).unwrap();
+                r.url.len() + r.body.len() + r.authorization.map_or(0, str::len)
+            };
+            let mut small = vec![0xAAu8; expected_len - 1];
+            let err = render_all(kind, &mut small, &o, SECRET, CODE).unwrap_err();
+            assert_eq!(
+                err,
+                BufferTooSmall {
+                    required: expected_len
+                },
+                "kind {kind}"
+            );
+            assert!(
+                small.iter().all(|&b| b == 0xAA),
+                "kind {kind}: buffer was written"
+            );
+            let mut exact = vec![0xAAu8; err.required];
+            let again = render_all(kind, &mut exact, &o, SECRET, CODE).unwrap();
+            let mut big2 = [0u8; 1024];
+            assert_eq!(
+                again,
+                render_all(kind, &mut big2, &o, SECRET, CODE).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn authorization_header_reports_the_size_and_leaves_a_short_buffer_untouched() {
+        let token = "1000.aaa.bbb";
+        let mut small = [0xAAu8; 27];
+        assert_eq!(
+            authorization_header(&mut small, token),
+            Err(BufferTooSmall { required: 28 })
+        );
+        assert_eq!(small, [0xAA; 27]);
+        let mut exact = [0u8; 28];
+        assert_eq!(
+            authorization_header(&mut exact, token).unwrap(),
+            format!("Zoho-oauthtoken {token}")
+        );
+    }
+
+    fn awkward() -> impl Strategy<Value = String> {
+        // Weighted towards the bytes form encoding must get right.
+        prop::collection::vec(
+            prop_oneof![
+                3 => prop::sample::select(vec!['&', '+', '=', '%', ' ', '?', '#', '/', 'é', '€', '😀', '\n']),
+                2 => any::<char>(),
+                2 => prop::char::range('a', 'z'),
+            ],
+            0..40,
+        )
+        .prop_map(|cs| cs.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn secrets_with_any_bytes_round_trip_through_the_form_body(secret in awkward(), code in awkward()) {
+            let mut buf = vec![0u8; 4096];
+            let o = Origin::Zoho(DataCenter::Jp);
+            let r = exchange(&mut buf, &o, CLIENT_ID, &secret, &code, Some("http://localhost/cb")).unwrap();
+            let got = decoded_pairs(r.body);
+            prop_assert_eq!(got.len(), 5);
+            prop_assert_eq!(&got[2], &(String::from("client_secret"), secret.clone()));
+            prop_assert_eq!(&got[3], &(String::from("code"), code.clone()));
+            let mut buf = vec![0u8; 4096];
+            let r = refresh(&mut buf, &o, CLIENT_ID, &secret, &code).unwrap();
+            let got = decoded_pairs(r.body);
+            prop_assert_eq!(&got[2], &(String::from("client_secret"), secret));
+            prop_assert_eq!(&got[3], &(String::from("refresh_token"), code));
+        }
+
+        #[test]
+        fn secrets_never_appear_in_the_url(secret in "[a-f0-9]{8,42}", token in "1000\\.[a-f0-9]{8,32}\\.[a-f0-9]{8,32}", kind in 0usize..4) {
+            let o = Origin::Zoho(DataCenter::Sa);
+            let mut buf = vec![0u8; 4096];
+            let r = render_all(kind, &mut buf, &o, &secret, &token).unwrap();
+            prop_assert!(!r.url.contains(&secret));
+            prop_assert!(!r.url.contains(&token));
+            prop_assert!(!r.url.contains('?'));
+            prop_assert!(r.authorization.is_none());
+            let body = core::str::from_utf8(r.body).unwrap();
+            prop_assert!(body.contains(&token));
+        }
+
+        #[test]
+        fn any_buffer_size_either_fits_exactly_or_is_untouched(len in 0usize..400, kind in 0usize..5) {
+            let o = Origin::Zoho(DataCenter::Uk);
+            let mut buf = vec![0x55u8; len];
+            match render_all(kind, &mut buf, &o, SECRET, CODE) {
+                Ok(r) => {
+                    let used = r.url.len() + r.body.len() + r.authorization.map_or(0, str::len);
+                    prop_assert!(used <= len);
+                }
+                Err(BufferTooSmall { required }) => {
+                    prop_assert!(required > len);
+                    prop_assert!(buf.iter().all(|&b| b == 0x55));
+                }
+            }
+        }
+    }
+}

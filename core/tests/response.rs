@@ -1,0 +1,633 @@
+//! Response parsing against recorded, Zoho-shaped bodies: one verdict per answer.
+
+use core::time::Duration;
+
+use zoho_oauth_core::response::{
+    classify_api, parse_revoke, parse_token, parse_user_info, ApiVerdict, BadClientKind, Fault,
+    Flow, Malformed, ReAuthReason, Verdict, MAX_BODY,
+};
+use zoho_oauth_core::{cap, secret::CapacityError};
+
+macro_rules! fixture {
+    ($name:literal) => {
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/",
+            $name
+        ))
+        .as_slice()
+    };
+}
+
+const BOTH_FLOWS: [Flow; 2] = [Flow::Exchange, Flow::Refresh];
+
+#[test]
+fn an_exchange_success_yields_every_field() {
+    let grant = parse_token(Flow::Exchange, 200, fixture!("exchange_success.json")).unwrap();
+    assert_eq!(
+        grant.access_token.expose(),
+        "1000.8c6a1f0e2b7d4c9aa0f3e5d7b9c1a2e4.5f6d7c8b9a0e1f2d3c4b5a6978e0f1d2"
+    );
+    assert_eq!(
+        grant.refresh_token.as_ref().map(|t| t.expose()),
+        Some("1000.77b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9.8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b")
+    );
+    assert_eq!(
+        grant.api_domain.as_deref(),
+        Some("https://www.zohoapis.com")
+    );
+    assert_eq!(
+        grant.scope.as_deref(),
+        Some("ZohoCRM.modules.ALL ZohoCRM.settings.ALL aaaserver.profile.READ")
+    );
+    assert_eq!(grant.expires_in, Duration::from_secs(3600));
+}
+
+#[test]
+fn a_pretty_printed_success_parses_like_a_compact_one() {
+    let grant = parse_token(
+        Flow::Exchange,
+        200,
+        fixture!("exchange_success_pretty.json"),
+    )
+    .unwrap();
+    assert_eq!(grant.api_domain.as_deref(), Some("https://www.zohoapis.jp"));
+    assert!(grant.refresh_token.is_some());
+}
+
+#[test]
+fn escaped_slashes_in_api_domain_are_unescaped() {
+    let grant = parse_token(
+        Flow::Exchange,
+        200,
+        fixture!("exchange_success_escaped.json"),
+    )
+    .unwrap();
+    assert_eq!(grant.api_domain.as_deref(), Some("https://www.zohoapis.eu"));
+}
+
+#[test]
+fn every_json_escape_in_a_token_is_unescaped_including_surrogate_pairs() {
+    let body = br#"{"access_token":"1000.a\/b\\c\"d\u0041\u00e9\ud83d\ude00\n","expires_in":60}"#;
+    let grant = parse_token(Flow::Refresh, 200, body).unwrap();
+    assert_eq!(grant.access_token.expose(), "1000.a/b\\c\"dAé😀\n");
+}
+
+#[test]
+fn a_bad_escape_is_malformed_not_a_panic() {
+    for body in [
+        &br#"{"access_token":"1000.\x41"}"#[..],
+        br#"{"access_token":"1000.\ud83d"}"#,
+        br#"{"access_token":"1000.\u12"}"#,
+        br#"{"access_token":"x","scope":"\q"}"#,
+    ] {
+        let verdict = parse_token(Flow::Refresh, 200, body).unwrap_err();
+        assert!(matches!(verdict, Verdict::Malformed(_)), "{verdict:?}");
+    }
+}
+
+#[test]
+fn a_refresh_success_has_no_refresh_token() {
+    let grant = parse_token(Flow::Refresh, 200, fixture!("refresh_success.json")).unwrap();
+    assert!(grant.refresh_token.is_none());
+    assert_eq!(grant.scope.as_deref(), Some("ZohoCRM.modules.ALL"));
+}
+
+#[test]
+fn a_success_without_api_domain_or_scope_leaves_them_unknown() {
+    let grant = parse_token(Flow::Refresh, 200, fixture!("refresh_success_minimal.json")).unwrap();
+    assert_eq!(grant.api_domain, None);
+    assert_eq!(grant.scope, None);
+    assert_eq!(grant.expires_in, Duration::from_secs(3600));
+}
+
+#[test]
+fn with_expires_in_sec_present_expires_in_is_milliseconds() {
+    let grant = parse_token(
+        Flow::Refresh,
+        200,
+        fixture!("refresh_success_expires_in_sec.json"),
+    )
+    .unwrap();
+    assert_eq!(grant.expires_in, Duration::from_secs(3600));
+    let odd = br#"{"access_token":"1000.x","expires_in_sec":1800,"expires_in":1800000}"#;
+    assert_eq!(
+        parse_token(Flow::Refresh, 200, odd).unwrap().expires_in,
+        Duration::from_secs(1800)
+    );
+}
+
+#[test]
+fn without_expires_in_sec_expires_in_is_seconds() {
+    let body = br#"{"access_token":"1000.x","expires_in":1800}"#;
+    assert_eq!(
+        parse_token(Flow::Refresh, 200, body).unwrap().expires_in,
+        Duration::from_secs(1800)
+    );
+}
+
+#[test]
+fn a_missing_expires_in_means_one_hour() {
+    let grant = parse_token(
+        Flow::Refresh,
+        200,
+        fixture!("refresh_success_no_expires_in.json"),
+    )
+    .unwrap();
+    assert_eq!(grant.expires_in, Duration::from_secs(3600));
+    assert_eq!(grant.api_domain.as_deref(), Some("https://www.zohoapis.in"));
+}
+
+#[test]
+fn an_online_exchange_is_a_success_without_refresh_token() {
+    let grant = parse_token(
+        Flow::Exchange,
+        200,
+        fixture!("exchange_online_no_refresh_token.json"),
+    )
+    .unwrap();
+    assert!(grant.refresh_token.is_none());
+    assert_eq!(
+        grant.api_domain.as_deref(),
+        Some("https://www.zohoapis.com.au")
+    );
+}
+
+#[test]
+fn unknown_fields_of_any_type_are_ignored() {
+    let body = br#"{"x":{"y":[1,{"z":null}],"w":"}"},"access_token":"1000.x","n":-1.5e3,"b":true,"nul":null,"api_domain":null}"#;
+    let grant = parse_token(Flow::Refresh, 200, body).unwrap();
+    assert_eq!(grant.access_token.expose(), "1000.x");
+    assert_eq!(grant.api_domain, None);
+}
+
+#[test]
+fn invalid_code_on_exchange_means_the_grant_was_used_or_expired() {
+    for status in [200, 400] {
+        assert_eq!(
+            parse_token(Flow::Exchange, status, fixture!("error_invalid_code.json")).unwrap_err(),
+            Verdict::ReAuthorize(ReAuthReason::GrantUsedOrExpired)
+        );
+    }
+}
+
+#[test]
+fn invalid_code_on_refresh_means_the_refresh_token_was_revoked() {
+    let verdict = parse_token(Flow::Refresh, 200, fixture!("error_invalid_code.json")).unwrap_err();
+    assert_eq!(
+        verdict,
+        Verdict::ReAuthorize(ReAuthReason::RefreshTokenRevoked)
+    );
+    assert!(verdict.needs_reauthorization());
+    assert!(!verdict.is_retryable());
+}
+
+#[test]
+fn invalid_client_hints_at_the_wrong_data_centre() {
+    let verdict =
+        parse_token(Flow::Exchange, 200, fixture!("error_invalid_client.json")).unwrap_err();
+    assert_eq!(
+        verdict,
+        Verdict::BadClient {
+            error: BadClientKind::InvalidClient,
+            wrong_data_center_hint: true
+        }
+    );
+    assert_eq!(
+        verdict.to_string(),
+        "Zoho does not know this client at this data centre: check the data centre (accounts server) \
+         matches where the client was registered, or enable multi-DC in the API console"
+    );
+}
+
+#[test]
+fn invalid_client_secret_is_a_bad_client_without_the_data_centre_hint() {
+    assert_eq!(
+        parse_token(
+            Flow::Refresh,
+            200,
+            fixture!("error_invalid_client_secret.json")
+        )
+        .unwrap_err(),
+        Verdict::BadClient {
+            error: BadClientKind::InvalidClientSecret,
+            wrong_data_center_hint: false
+        }
+    );
+}
+
+#[test]
+fn other_oauth_errors_are_bad_requests_carrying_zohos_text() {
+    let cases = [
+        (
+            fixture!("error_invalid_redirect_uri.json"),
+            "invalid_redirect_uri",
+        ),
+        (fixture!("error_access_denied.json"), "access_denied"),
+        (
+            fixture!("error_unsupported_grant_type.json"),
+            "unsupported_grant_type",
+        ),
+        (fixture!("error_invalid_token.json"), "invalid_token"),
+        (&br#"{"error":"some_new_code"}"#[..], "some_new_code"),
+    ];
+    for (body, text) in cases {
+        for flow in BOTH_FLOWS {
+            match parse_token(flow, 200, body).unwrap_err() {
+                Verdict::BadRequest(t) => assert_eq!(t, text),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn an_overlong_unknown_error_text_is_cut_at_a_character_boundary() {
+    let body = "{\"error\":\"".to_owned() + &"é".repeat(100) + "\"}";
+    match parse_token(Flow::Refresh, 200, body.as_bytes()).unwrap_err() {
+        Verdict::BadRequest(t) => assert_eq!(t.as_str(), "é".repeat(32)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_throttle_is_recognised_with_status_200_or_400_in_any_language() {
+    for body in [
+        fixture!("throttle_en.json"),
+        fixture!("throttle_zh.json"),
+        fixture!("throttle_zh_escaped.json"),
+    ] {
+        for status in [200, 400] {
+            for flow in BOTH_FLOWS {
+                let verdict = parse_token(flow, status, body).unwrap_err();
+                assert_eq!(verdict, Verdict::Throttled);
+                assert!(verdict.is_retryable() && !verdict.needs_reauthorization());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_429_in_a_rate_limiters_own_words_is_the_throttle() {
+    assert_eq!(
+        parse_token(Flow::Refresh, 429, b"Too Many Requests").unwrap_err(),
+        Verdict::Throttled
+    );
+}
+
+#[test]
+fn html_is_a_retryable_fault_whatever_the_status() {
+    for body in [fixture!("html_502.html"), fixture!("html_maintenance.html")] {
+        for status in [200, 400, 401, 502, 503] {
+            assert_eq!(
+                parse_token(Flow::Refresh, status, body).unwrap_err(),
+                Verdict::Retryable(Fault::Html { status })
+            );
+        }
+    }
+}
+
+#[test]
+fn a_5xx_without_zoho_json_is_a_server_error() {
+    for body in [
+        &b"Service Unavailable"[..],
+        b"",
+        b"{\"message\":\"upstream timed out\"}",
+        b"{\"acc",
+    ] {
+        for status in [500, 502, 503, 504] {
+            assert_eq!(
+                parse_token(Flow::Refresh, status, body).unwrap_err(),
+                Verdict::Retryable(Fault::ServerError { status })
+            );
+        }
+    }
+}
+
+#[test]
+fn a_5xx_carrying_invalid_code_is_still_decided_by_the_body() {
+    assert_eq!(
+        parse_token(Flow::Refresh, 500, fixture!("error_invalid_code.json")).unwrap_err(),
+        Verdict::ReAuthorize(ReAuthReason::RefreshTokenRevoked)
+    );
+}
+
+#[test]
+fn every_cut_of_a_success_body_is_truncated_never_reauthorize() {
+    let body = fixture!("exchange_success.json");
+    for len in 1..body.len() {
+        let verdict = parse_token(Flow::Refresh, 200, &body[..len]).unwrap_err();
+        assert_eq!(
+            verdict,
+            Verdict::Retryable(Fault::Truncated),
+            "cut at {len}"
+        );
+    }
+}
+
+#[test]
+fn an_empty_or_blank_body_is_retryable_empty() {
+    for body in [&b""[..], b"  \r\n\t "] {
+        assert_eq!(
+            parse_token(Flow::Refresh, 200, body).unwrap_err(),
+            Verdict::Retryable(Fault::Empty)
+        );
+    }
+}
+
+#[test]
+fn a_body_larger_than_max_body_is_refused_unparsed() {
+    let mut body = fixture!("refresh_success.json").to_vec();
+    body.resize(MAX_BODY + 1, b' ');
+    assert_eq!(
+        parse_token(Flow::Refresh, 200, &body).unwrap_err(),
+        Verdict::Retryable(Fault::Oversized)
+    );
+    body.truncate(MAX_BODY);
+    assert!(parse_token(Flow::Refresh, 200, &body).is_ok());
+}
+
+#[test]
+fn json_that_is_not_a_zoho_answer_is_malformed() {
+    let cases = [
+        (&b"[1,2]"[..], Malformed::NotJson),
+        (b"\"text\"", Malformed::NotJson),
+        (b"Bad Request", Malformed::NotJson),
+        (b"{}", Malformed::MissingField("access_token")),
+        (
+            b"{\"token_type\":\"Bearer\"}",
+            Malformed::MissingField("access_token"),
+        ),
+        (
+            b"{\"access_token\":\"\"}",
+            Malformed::MissingField("access_token"),
+        ),
+        (
+            b"{\"access_token\":42}",
+            Malformed::WrongType("access_token"),
+        ),
+        (
+            b"{\"access_token\":\"x\",\"expires_in\":\"3600\"}",
+            Malformed::WrongType("expires_in"),
+        ),
+        (
+            b"{\"access_token\":\"x\",\"expires_in\":-1}",
+            Malformed::WrongType("expires_in"),
+        ),
+        (b"{\"access_token\":\"x\"} trailing", Malformed::NotJson),
+        (b"{\"access_token\":\"x\",}", Malformed::NotJson),
+    ];
+    for (body, expected) in cases {
+        assert_eq!(
+            parse_token(Flow::Refresh, 200, body).unwrap_err(),
+            Verdict::Malformed(expected),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+}
+
+#[test]
+fn a_field_longer_than_its_capacity_is_too_long_never_truncated() {
+    let long = "a".repeat(cap::ACCESS_TOKEN + 1);
+    let body = format!("{{\"access_token\":\"{long}\"}}");
+    assert_eq!(
+        parse_token(Flow::Refresh, 200, body.as_bytes()).unwrap_err(),
+        Verdict::TooLong(CapacityError {
+            field: "access_token",
+            capacity: cap::ACCESS_TOKEN,
+            actual: cap::ACCESS_TOKEN + 1
+        })
+    );
+    let exact = "a".repeat(cap::ACCESS_TOKEN);
+    let body = format!("{{\"access_token\":\"{exact}\"}}");
+    assert_eq!(
+        parse_token(Flow::Refresh, 200, body.as_bytes())
+            .unwrap()
+            .access_token
+            .expose(),
+        exact
+    );
+
+    // Escapes count after unescaping: 129 characters written as `\/`.
+    let body = format!(
+        "{{\"access_token\":\"x\",\"api_domain\":\"{}\"}}",
+        "\\/".repeat(cap::ORIGIN + 1)
+    );
+    assert_eq!(
+        parse_token(Flow::Refresh, 200, body.as_bytes()).unwrap_err(),
+        Verdict::TooLong(CapacityError {
+            field: "api_domain",
+            capacity: cap::ORIGIN,
+            actual: cap::ORIGIN + 1
+        })
+    );
+    let body = format!(
+        "{{\"access_token\":\"\\/{}\"}}",
+        "b".repeat(cap::ACCESS_TOKEN)
+    );
+    assert!(matches!(
+        parse_token(Flow::Refresh, 200, body.as_bytes()).unwrap_err(),
+        Verdict::TooLong(CapacityError {
+            field: "access_token",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn revoke_success_is_ok() {
+    assert_eq!(parse_revoke(200, fixture!("revoke_success.json")), Ok(()));
+}
+
+#[test]
+fn revoke_of_an_unknown_token_is_a_bad_request() {
+    assert_eq!(
+        parse_revoke(400, fixture!("error_invalid_token.json")),
+        Err(Verdict::BadRequest("invalid_token".try_into().unwrap()))
+    );
+}
+
+#[test]
+fn revoke_faults_and_throttle_are_classified_like_token_answers() {
+    assert_eq!(
+        parse_revoke(400, fixture!("throttle_en.json")),
+        Err(Verdict::Throttled)
+    );
+    assert_eq!(
+        parse_revoke(502, fixture!("html_502.html")),
+        Err(Verdict::Retryable(Fault::Html { status: 502 }))
+    );
+    assert_eq!(
+        parse_revoke(200, b""),
+        Err(Verdict::Retryable(Fault::Empty))
+    );
+    assert_eq!(
+        parse_revoke(200, b"{}"),
+        Err(Verdict::Malformed(Malformed::MissingField("status")))
+    );
+}
+
+#[test]
+fn user_info_reads_zuid_as_a_number_and_the_names() {
+    let info = parse_user_info(200, fixture!("user_info.json")).unwrap();
+    assert_eq!(info.zuid, 748291045);
+    assert_eq!(info.email, "ada.lovelace@example.com");
+    assert_eq!(info.first_name, "Ada");
+    assert_eq!(info.last_name, "Lovelace");
+    assert_eq!(info.display_name, "Ada Lovelace");
+}
+
+#[test]
+fn user_info_without_names_keeps_them_empty_but_requires_zuid() {
+    let info = parse_user_info(200, br#"{"ZUID":1,"Email":"a@b.c"}"#).unwrap();
+    assert_eq!((info.zuid, info.first_name.as_str()), (1, ""));
+    assert_eq!(
+        parse_user_info(200, br#"{"Email":"a@b.c"}"#).unwrap_err(),
+        Verdict::Malformed(Malformed::MissingField("ZUID"))
+    );
+    assert_eq!(
+        parse_user_info(200, br#"{"ZUID":"1"}"#).unwrap_err(),
+        Verdict::Malformed(Malformed::WrongType("ZUID"))
+    );
+}
+
+#[test]
+fn user_info_without_the_profile_scope_is_missing_scope() {
+    let verdict = parse_user_info(401, fixture!("user_info_invalid_scope.json")).unwrap_err();
+    assert_eq!(verdict, Verdict::MissingScope);
+    assert!(verdict.to_string().contains("aaaserver.profile.READ"));
+}
+
+#[test]
+fn user_info_with_a_refused_token_asks_for_a_refresh() {
+    assert_eq!(
+        parse_user_info(401, fixture!("user_info_invalid_token.json")).unwrap_err(),
+        Verdict::InvalidAccessToken
+    );
+}
+
+#[test]
+fn an_api_401_invalid_token_asks_for_a_refresh() {
+    assert_eq!(
+        classify_api(401, fixture!("api_crm_invalid_token.json")),
+        ApiVerdict::InvalidToken
+    );
+    assert_eq!(
+        classify_api(401, fixture!("api_invalid_oauthtoken.json")),
+        ApiVerdict::InvalidToken
+    );
+    assert_eq!(
+        classify_api(401, fixture!("user_info_invalid_token.json")),
+        ApiVerdict::InvalidToken
+    );
+}
+
+#[test]
+fn other_api_answers_are_not_token_problems() {
+    assert_eq!(classify_api(200, b"{\"data\":[]}"), ApiVerdict::Ok);
+    assert_eq!(classify_api(204, b""), ApiVerdict::Ok);
+    assert_eq!(
+        classify_api(401, fixture!("api_crm_scope_mismatch.json")),
+        ApiVerdict::Other
+    );
+    assert_eq!(
+        classify_api(401, fixture!("api_books_not_authorized.json")),
+        ApiVerdict::Other
+    );
+    assert_eq!(
+        classify_api(401, fixture!("html_502.html")),
+        ApiVerdict::Other
+    );
+    // The same body with another status is not about the token.
+    assert_eq!(
+        classify_api(400, fixture!("api_crm_invalid_token.json")),
+        ApiVerdict::Other
+    );
+}
+
+#[test]
+fn every_verdict_says_what_happened_and_what_to_do() {
+    let verdicts = [
+        Verdict::Retryable(Fault::Transport),
+        Verdict::Retryable(Fault::ServerError { status: 503 }),
+        Verdict::Retryable(Fault::Html { status: 502 }),
+        Verdict::Retryable(Fault::Truncated),
+        Verdict::Retryable(Fault::Empty),
+        Verdict::Retryable(Fault::Oversized),
+        Verdict::Throttled,
+        Verdict::ReAuthorize(ReAuthReason::GrantUsedOrExpired),
+        Verdict::ReAuthorize(ReAuthReason::RefreshTokenRevoked),
+        Verdict::ReAuthorize(ReAuthReason::NoRefreshToken),
+        Verdict::BadClient {
+            error: BadClientKind::InvalidClient,
+            wrong_data_center_hint: false,
+        },
+        Verdict::BadClient {
+            error: BadClientKind::InvalidClientSecret,
+            wrong_data_center_hint: false,
+        },
+        Verdict::BadRequest("invalid_redirect_uri".try_into().unwrap()),
+        Verdict::MissingScope,
+        Verdict::InvalidAccessToken,
+        Verdict::Malformed(Malformed::NotJson),
+        Verdict::TooLong(CapacityError {
+            field: "scope",
+            capacity: 512,
+            actual: 600,
+        }),
+        Verdict::NotInFlight,
+    ];
+    for v in verdicts {
+        let text = v.to_string();
+        // "what happened: what to do"
+        assert!(text.contains(": "), "{text}");
+        assert!(
+            !text.contains("Retryable") && !text.contains("Verdict"),
+            "{text}"
+        );
+    }
+    assert!(Verdict::ReAuthorize(ReAuthReason::NoRefreshToken)
+        .to_string()
+        .contains("access_type=offline"));
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(status in 100u16..600, body in proptest::collection::vec(any::<u8>(), 0..256)) {
+            for flow in BOTH_FLOWS {
+                let _ = parse_token(flow, status, &body);
+            }
+            let _ = parse_revoke(status, &body);
+            let _ = parse_user_info(status, &body);
+            let _ = classify_api(status, &body);
+        }
+
+        #[test]
+        fn json_shaped_noise_never_panics(body in r#"\{("[a-z_]{0,12}":("[^"]{0,8}"|[0-9]{1,3}|null|\{\}|\[\]),?){0,6}\}?"#) {
+            for flow in BOTH_FLOWS {
+                let _ = parse_token(flow, 200, body.as_bytes());
+            }
+        }
+
+        #[test]
+        fn only_an_invalid_code_error_asks_for_reauthorization(status in 100u16..600, body in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let verdict = parse_token(Flow::Refresh, status, &body);
+            if matches!(verdict, Err(Verdict::ReAuthorize(_))) {
+                prop_assert!(body.windows(12).any(|w| w == b"invalid_code"));
+            }
+        }
+
+        #[test]
+        fn a_success_cut_anywhere_is_retryable(cut in 1usize..200, status in prop_oneof![Just(200u16), Just(400), Just(502)]) {
+            let body = fixture!("exchange_success_escaped.json");
+            let cut = cut.min(body.len() - 1);
+            let verdict = parse_token(Flow::Exchange, status, &body[..cut]).unwrap_err();
+            prop_assert!(verdict.is_retryable() && !verdict.needs_reauthorization(), "{verdict:?}");
+        }
+    }
+}
