@@ -1,0 +1,153 @@
+//! Errors of starting an emulator and of its control operations, each saying what to do.
+
+use std::fmt;
+use std::io;
+
+use crate::region::DataCenter;
+
+/// A control operation ([`Emulator::register_client`](crate::Emulator::register_client), a Self
+/// Client code, …) was refused. The HTTP control API answers these with status 400 and
+/// `{"error": <kind>, "message": <Display>}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ControlError {
+    /// The data centre is not one this emulator serves.
+    DataCenterNotEmulated {
+        /// The data centre asked for.
+        data_center: DataCenter,
+    },
+    /// No client with this id is registered at this data centre.
+    UnknownClient {
+        /// The client id asked for.
+        client_id: String,
+        /// Where it was looked up.
+        data_center: DataCenter,
+    },
+    /// No user with this e-mail is registered.
+    UnknownUser {
+        /// The e-mail asked for.
+        email: String,
+    },
+    /// A field is empty or malformed.
+    Invalid {
+        /// The field, e.g. `client id`.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+}
+
+impl ControlError {
+    /// A short machine-readable name, used as `error` in the control API.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ControlError::DataCenterNotEmulated { .. } => "data_center_not_emulated",
+            ControlError::UnknownClient { .. } => "unknown_client",
+            ControlError::UnknownUser { .. } => "unknown_user",
+            ControlError::Invalid { .. } => "invalid",
+        }
+    }
+}
+
+impl fmt::Display for ControlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ControlError::DataCenterNotEmulated { data_center } => write!(
+                f,
+                "this emulator does not serve data centre `{data_center}`: add it to Config::data_centers (or --dc) before starting"
+            ),
+            ControlError::UnknownClient {
+                client_id,
+                data_center,
+            } => write!(
+                f,
+                "no client `{client_id}` is registered at data centre `{data_center}`: register it first (Emulator::register_client or POST /_emulator/clients)"
+            ),
+            ControlError::UnknownUser { email } => write!(
+                f,
+                "no user `{email}` is registered: register it first (Emulator::register_user or POST /_emulator/users)"
+            ),
+            ControlError::Invalid { field, problem } => write!(f, "invalid {field}: {problem}"),
+        }
+    }
+}
+
+impl std::error::Error for ControlError {}
+
+/// [`Emulator::start`](crate::Emulator::start) failed; nothing is left running.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError {
+    /// `Config::data_centers` is empty.
+    NoDataCenter,
+    /// A data centre appears twice in `Config::data_centers`.
+    DuplicateDataCenter(DataCenter),
+    /// `port + number of data centres` does not fit in a port number.
+    PortOutOfRange {
+        /// The first port asked for.
+        port: u16,
+        /// How many consecutive ports were needed.
+        count: usize,
+    },
+    /// A client, user or consent of the configuration was refused.
+    Config(ControlError),
+    /// A loopback port could not be bound.
+    Bind {
+        /// The data centre the port was for.
+        data_center: DataCenter,
+        /// The port asked for (0: any).
+        port: u16,
+        /// Why.
+        source: io::Error,
+    },
+    /// The async runtime or its thread could not be created.
+    Runtime(io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::NoDataCenter => f.write_str(
+                "no data centre to emulate: put at least one in Config::data_centers (e.g. DataCenter::Us)",
+            ),
+            StartError::DuplicateDataCenter(dc) => write!(
+                f,
+                "data centre `{dc}` is listed twice in Config::data_centers: list each once"
+            ),
+            StartError::PortOutOfRange { port, count } => write!(
+                f,
+                "{count} consecutive ports from {port} go past 65535: choose a lower port or none"
+            ),
+            StartError::Config(e) => write!(f, "the configuration was refused: {e}"),
+            StartError::Bind {
+                data_center,
+                port,
+                source,
+            } => write!(
+                f,
+                "could not listen on 127.0.0.1:{port} for data centre `{data_center}` ({source}): choose another port, or none to let the OS pick"
+            ),
+            StartError::Runtime(e) => write!(
+                f,
+                "could not start the emulator's runtime thread ({e}): the process may be out of threads or file descriptors"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Config(e) => Some(e),
+            StartError::Bind { source, .. } | StartError::Runtime(source) => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<ControlError> for StartError {
+    fn from(e: ControlError) -> Self {
+        StartError::Config(e)
+    }
+}
