@@ -1,0 +1,44 @@
+//! A SQLite [`TokenStore`](zoho_oauth::TokenStore) for `zoho-oauth`: the embedded default.
+//!
+//! [`SqliteStore`] keeps every credential (user × client × data centre × environment) in one
+//! database file, safe to share between threads and processes:
+//!
+//! - SQLite is bundled (no system library), the journal is WAL (readers never wait for the
+//!   writer), writes are synchronous (`synchronous = FULL`: durable when they return) and deleted
+//!   content is overwritten (`secure_delete`);
+//! - the refresh lock of [`TokenStore::lock`](zoho_oauth::TokenStore::lock) is a `BEGIN IMMEDIATE`
+//!   transaction on a dedicated connection: it excludes every other writer of the file, in this
+//!   process and in others, until it is released (commit) or dropped (rollback). A process that
+//!   dies holding it releases it with its file locks;
+//! - the schema is versioned (`PRAGMA user_version`, `PRAGMA application_id` marks the file as
+//!   ours) and migrated on open; a newer schema is refused with
+//!   [`StoreError::FutureVersion`](zoho_oauth::StoreError::FutureVersion), a foreign or damaged
+//!   file with [`StoreError::Corrupt`](zoho_oauth::StoreError::Corrupt), and neither is changed;
+//! - a new database file is created with mode `0600` before SQLite opens it; SQLite gives its
+//!   `-wal` and `-shm` files the mode of the database.
+//!
+//! Out of scope: encryption at rest (use an encrypted volume), network file systems (SQLite's
+//! locking is unreliable there; use one machine or a server database).
+//!
+//! ```no_run
+//! use zoho_oauth::{CredentialKey, TokenStore};
+//! use zoho_oauth::core::{DataCenter, Environment};
+//! use zoho_oauth_sqlite::SqliteStore;
+//!
+//! let store = SqliteStore::open("/var/lib/myapp/zoho-tokens.sqlite3")?;
+//! let key = CredentialKey::new("ana@example.com", "1000.ABC", DataCenter::Eu, Environment::Production);
+//! let mut locked = store.lock(&key)?; // other processes refreshing this store wait here
+//! if let Some(token) = locked.load()? {
+//!     // …refresh if still needed, then:
+//!     locked.save(&token)?;
+//! }
+//! locked.release()?;
+//! # Ok::<(), zoho_oauth::StoreError>(())
+//! ```
+
+mod error;
+mod schema;
+mod store;
+
+pub use schema::SCHEMA_VERSION;
+pub use store::SqliteStore;

@@ -1,0 +1,41 @@
+//! Unpredictable numbers without a dependency: SipHash keyed by the OS-seeded `RandomState`.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// 64 unpredictable bits: a keyed hash (random 128-bit key from the OS, per thread) of a counter
+/// and the time, so two calls never hash the same input.
+pub(crate) fn u64() -> u64 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    if let Ok(d) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(d.as_nanos());
+    }
+    h.finish()
+}
+
+/// Jitter for the core's backoff.
+pub(crate) fn u32() -> u32 {
+    (u64() >> 32) as u32
+}
+
+/// A 32-hex-character (128-bit) `state` for the authorization redirect.
+pub(crate) fn state() -> String {
+    format!("{:016x}{:016x}", u64(), u64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_are_32_hex_characters_and_differ() {
+        let (a, b) = (state(), state());
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}
