@@ -9,7 +9,6 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
-use zoho_oauth::core::token::DecodeError;
 use zoho_oauth::core::{DataCenter, Environment, TokenSet};
 use zoho_oauth::{CredentialKey, LockedCredential, StoreError, TokenStore};
 
@@ -184,45 +183,29 @@ fn load(conn: &Connection, key: &CredentialKey) -> Result<Option<TokenSet>, Stor
     let Some(mut blob) = blob else {
         return Ok(None);
     };
-    let token = TokenSet::decode(&blob);
+    let token = zoho_oauth::store::decode_token(key, &blob);
     blob.fill(0);
-    token.map(Some).map_err(|e| match e {
-        DecodeError::FutureVersion { found } => StoreError::FutureVersion(format!(
-            "the stored token of {key} has encoding version {found}"
-        )),
-        other => StoreError::Corrupt(format!(
-            "the stored token of {key} does not decode ({other:?}); delete it and authorize again"
-        )),
-    })
+    token.map(Some)
 }
 
 /// Insert or replace the token of `key` through `conn`.
 fn save(conn: &Connection, key: &CredentialKey, token: &TokenSet) -> Result<(), StoreError> {
-    let mut buf = vec![0u8; TokenSet::MAX_ENCODED_LEN];
-    let result = match token.encode(&mut buf) {
-        Ok(bytes) => {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-            let (user, client_id, dc, env) = key_params(key);
-            retry_busy(|| {
-                conn.prepare_cached(
-                    "INSERT INTO credentials
-                         (user, client_id, data_center, environment, token, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (user, client_id, data_center, environment)
-                     DO UPDATE SET token = excluded.token, updated_at = excluded.updated_at",
-                )?
-                .execute(params![user, client_id, dc, env, bytes, now])
-            })
-            .map(drop)
-        }
-        Err(e) => Err(StoreError::Other(format!(
-            "the token of {key} does not encode: {e}"
-        ))),
-    };
-    buf.fill(0);
-    result
+    let bytes = zoho_oauth::store::encode_token(key, token)?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let (user, client_id, dc, env) = key_params(key);
+    retry_busy(|| {
+        conn.prepare_cached(
+            "INSERT INTO credentials
+                 (user, client_id, data_center, environment, token, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (user, client_id, data_center, environment)
+             DO UPDATE SET token = excluded.token, updated_at = excluded.updated_at",
+        )?
+        .execute(params![user, client_id, dc, env, bytes.as_slice(), now])
+    })
+    .map(drop)
 }
 
 /// The primary-key columns of `key`.

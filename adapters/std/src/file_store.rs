@@ -65,7 +65,6 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use fs4::fs_std::FileExt;
 use zeroize::Zeroizing;
-use zoho_oauth_core::token::DecodeError;
 use zoho_oauth_core::{DataCenter, Environment, TokenSet};
 
 use crate::key::CredentialKey;
@@ -421,12 +420,7 @@ fn parse_record(line: &str) -> Result<(CredentialKey, Result<TokenSet, StoreErro
     }
     let key = CredentialKey::new(user, client_id, dc, env);
     let bytes = unhex(hex).ok_or("the token is not hex")?;
-    let token = TokenSet::decode(&bytes).map_err(|e| match e {
-        DecodeError::FutureVersion { found } => {
-            StoreError::FutureVersion(format!("the token of {key} has encoding version {found}"))
-        }
-        other => StoreError::Corrupt(format!("the token of {key} does not decode ({other:?})")),
-    });
+    let token = crate::store::decode_token(&key, &bytes);
     Ok((key, token))
 }
 
