@@ -1,0 +1,42 @@
+//! Runnable examples of `zoho-oauth`, one module per example under `examples/`.
+//!
+//! Each example is a thin `main` around a `run()` function here, so that the integration tests
+//! run exactly what `cargo run -p zoho-oauth-examples --example NAME` runs. With no `ZOHO_*`
+//! variable set, [`Backend`] starts the bundled emulator in-process and everything runs offline;
+//! with `ZOHO_CLIENT_ID` and friends set, the same code talks to real Zoho (see the README).
+
+use std::error::Error;
+use std::process::ExitCode;
+
+mod backend;
+
+pub mod background_refresh;
+pub mod custom_store;
+pub mod custom_transport;
+pub mod many_threads;
+pub mod self_client;
+pub mod web_login;
+
+pub use backend::Backend;
+
+/// What every example returns: a one-paragraph summary of what happened, or why it failed.
+pub type Outcome = Result<String, Box<dyn Error>>;
+
+/// The shared `main` of the examples: logs to stderr as `RUST_LOG` says, runs `example`, and
+/// prints its summary, or its error (whose message says what to do).
+pub fn main(example: fn() -> Outcome) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    match example() {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
