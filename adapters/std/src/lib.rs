@@ -22,7 +22,7 @@
 //! # };
 //! let client = Client::builder("1000.CLIENTID", "secret")
 //!     .store(MemoryStore::new())         // or zoho_oauth::file_store::FileStore, zoho-oauth-sqlite
-//!     .transport(transport)              // e.g. zoho_oauth_ureq::transport()
+//!     .transport(transport)              // e.g. zoho_oauth_ureq::UreqTransport::new()
 //!     .build()?;
 //! // client.exchange_grant("alice@example.com", "1000.grant…")?;
 //! // let token = client.access_token("alice@example.com")?;
