@@ -154,7 +154,7 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let transport = self.transport.ok_or_else(|| {
             Error::Config(
-                "no transport: call .transport(zoho_oauth_ureq::transport()) or pass your own HTTP client".into(),
+                "no transport: call .transport(zoho_oauth_ureq::UreqTransport::new()) or pass your own HTTP client".into(),
             )
         })?;
         if self.client_id.trim().is_empty() {
