@@ -1,0 +1,137 @@
+//! `api METHOD PATH [--data JSON]`: an authenticated call at the token's api_domain, refreshed and
+//! retried once on a 401 `INVALID_TOKEN`.
+
+use std::io::{Read, Write};
+
+use serde_json::json;
+use zoho_oauth::core::Method;
+
+use crate::args::ApiArgs;
+use crate::context::Ctx;
+use crate::exit::{Class, CliError};
+use crate::out;
+
+/// Make the call; print the body (or, with `--json`, status and body) on stdout.
+pub fn run(ctx: &Ctx, args: &ApiArgs) -> Result<(), CliError> {
+    let method = parse_method(&args.method)?;
+    let body = args.data.as_deref().map(read_data).transpose()?;
+    if body.is_some() && method == Method::Get {
+        return Err(CliError::usage(
+            "--data was given with GET",
+            "send a body with POST, or drop --data",
+        ));
+    }
+    if !(args.path.starts_with('/')
+        || args.path.starts_with("https://")
+        || args.path.starts_with("http://"))
+    {
+        return Err(CliError::usage(
+            format!("`{}` is neither a path nor a URL", args.path),
+            "give a path starting with / (e.g. /crm/v8/users) or an absolute URL at the api_domain",
+        ));
+    }
+    let client = ctx.client()?;
+    let user = ctx.user(&client)?;
+    let response = client.request(
+        &user,
+        method,
+        &args.path,
+        body.as_deref().map(str::as_bytes),
+    )?;
+    let status = response.status;
+    if ctx.json {
+        let body = serde_json::from_slice::<serde_json::Value>(&response.body)
+            .unwrap_or_else(|_| json!(String::from_utf8_lossy(&response.body)));
+        out::json(&json!({ "status": status, "body": body }));
+    } else {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(&response.body);
+        if !response.body.ends_with(b"\n") && !response.body.is_empty() {
+            let _ = stdout.write_all(b"\n");
+        }
+    }
+    match status {
+        200..=299 => Ok(()),
+        401 => Err(CliError::new(
+            Class::ReAuthorize,
+            "the API refused the access token (HTTP 401) even after a refresh",
+            "check the token's scopes and environment, or authorize again with `zoho-oauth login`",
+        )),
+        429 => Err(CliError::new(
+            Class::Throttled,
+            "the API is rate limiting this account (HTTP 429)",
+            "wait a minute and retry; see Zoho's API limits for your edition",
+        )),
+        500..=599 => Err(CliError::new(
+            Class::Network,
+            format!("the API failed (HTTP {status})"),
+            "retry later; check Zoho's status page if it persists",
+        )),
+        _ => Err(CliError::other(
+            format!("the API answered HTTP {status}"),
+            "read the response body above for Zoho's explanation",
+        )),
+    }
+}
+
+/// `GET` or `POST` (any case).
+fn parse_method(text: &str) -> Result<Method, CliError> {
+    if text.eq_ignore_ascii_case("GET") {
+        Ok(Method::Get)
+    } else if text.eq_ignore_ascii_case("POST") {
+        Ok(Method::Post)
+    } else {
+        Err(CliError::usage(
+            format!("the method `{text}` is not supported"),
+            "use GET or POST (the client sends only these two)",
+        ))
+    }
+}
+
+/// The `--data` value: inline JSON, `@FILE`, or `-` for stdin; it must be valid JSON.
+fn read_data(data: &str) -> Result<String, CliError> {
+    let text = if data == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(|e| {
+            CliError::usage(
+                format!("cannot read --data from stdin: {e}"),
+                "pipe JSON in",
+            )
+        })?;
+        s
+    } else if let Some(path) = data.strip_prefix('@') {
+        std::fs::read_to_string(path).map_err(|e| {
+            CliError::usage(
+                format!("cannot read --data file {path}: {e}"),
+                "check the path after @",
+            )
+        })?
+    } else {
+        data.to_owned()
+    };
+    serde_json::from_str::<serde_json::Value>(&text).map_err(|e| {
+        CliError::usage(
+            format!("--data is not valid JSON: {e}"),
+            "quote the JSON for your shell, e.g. --data '{\"data\":[{\"Last_Name\":\"Doe\"}]}'",
+        )
+    })?;
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_get_and_post_are_accepted() {
+        assert_eq!(parse_method("get").unwrap(), Method::Get);
+        assert_eq!(parse_method("POST").unwrap(), Method::Post);
+        assert_eq!(parse_method("DELETE").unwrap_err().class, Class::Usage);
+    }
+
+    #[test]
+    fn data_must_be_json() {
+        assert!(read_data("{\"a\":1}").is_ok());
+        assert_eq!(read_data("{a:1}").unwrap_err().class, Class::Usage);
+    }
+}

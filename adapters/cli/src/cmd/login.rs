@@ -1,0 +1,135 @@
+//! `login`: "Login with Zoho" through a loopback redirect listener.
+//!
+//! Prints the authorization URL (and opens a browser unless `--no-browser`), then waits for the
+//! redirect. A redirect that does not carry this login's `state` gets an error page and is ignored:
+//! only the real one, or the timeout, ends the wait. The code is exchanged at the redirect's
+//! validated accounts server, and the user is learned from `/oauth/user/info`.
+
+use std::process::{Command, Stdio};
+
+use zoho_oauth::core::authorize::RedirectError;
+use zoho_oauth::core::{form, secret};
+use zoho_oauth::Error;
+
+use crate::args::LoginArgs;
+use crate::cmd::exchange::{report, Learned};
+use crate::context::Ctx;
+use crate::exit::CliError;
+use crate::listener::{Listener, Outcome, RedirectTarget};
+use crate::{human, out};
+
+/// The scope needed to learn who logged in.
+const PROFILE_SCOPE: &str = "aaaserver.profile.READ";
+
+/// Run the browser login.
+pub fn run(ctx: &Ctx, args: &LoginArgs) -> Result<(), CliError> {
+    let timeout = human::parse_duration(&args.timeout)
+        .map_err(|e| CliError::usage(format!("bad --timeout: {e}"), "e.g. --timeout 5m"))?;
+    let target = match &args.redirect_uri {
+        Some(uri) => RedirectTarget::parse(uri)?,
+        None => RedirectTarget::loopback(args.port),
+    };
+    let mut scopes: Vec<&str> = args
+        .scope
+        .split([',', ' '])
+        .filter(|s| !s.is_empty())
+        .collect();
+    if ctx.settings.user.is_none() && !scopes.iter().any(|s| s.eq_ignore_ascii_case(PROFILE_SCOPE))
+    {
+        scopes.push(PROFILE_SCOPE);
+    }
+    if scopes.is_empty() {
+        return Err(CliError::usage(
+            "--scope is empty",
+            "name the scopes, e.g. --scope ZohoCRM.modules.ALL",
+        ));
+    }
+    let client = ctx.client()?;
+    let listener = Listener::bind(&target)?;
+    let login = client.begin_login(&scopes, &listener.redirect_uri);
+    out::note(format!(
+        "Open this URL in a browser, sign in to Zoho and allow access:\n\n{}\n\nWaiting for the redirect to {} (up to {}; Ctrl-C to cancel)…",
+        login.url,
+        listener.redirect_uri,
+        human::duration(timeout)
+    ));
+    if !args.no_browser {
+        if let Err(e) = open_browser(&login.url) {
+            out::note(format!(
+                "note: could not open a browser ({e}); open the URL above yourself"
+            ));
+        }
+    }
+    let user = ctx.settings.user.as_deref();
+    let (key, token) = listener.wait(timeout, |query| {
+        if !carries_state(query, &login.state) {
+            // Not ours (a stale tab, a forged link): even an `error=` must not end this login.
+            return Outcome::Ignore(
+                "This redirect does not carry the state of the login in progress, so it was ignored. \
+                 Finish the login from the URL printed in the terminal.",
+            );
+        }
+        match client.complete_login(&login, query, user) {
+            Ok(done) => Outcome::Done(done),
+            Err(Error::Redirect(RedirectError::StateMismatch | RedirectError::MissingState)) => {
+                Outcome::Ignore("This redirect does not belong to the login in progress; it was ignored.")
+            }
+            Err(e) => Outcome::Fail(e.into()),
+        }
+    })?;
+    let how = if user.is_some() {
+        Learned::Given
+    } else {
+        Learned::FromUserInfo
+    };
+    report(ctx, &key.user, &token, &how);
+    Ok(())
+}
+
+/// Whether the query's `state` equals `expected` (constant time).
+fn carries_state(query: &str, expected: &str) -> bool {
+    form::pairs(query).any(|(k, v)| {
+        let mut buf = [0u8; 256];
+        k == "state"
+            && form::decode_into(v, &mut buf)
+                .is_ok_and(|decoded| secret::ct_eq(decoded.as_bytes(), expected.as_bytes()))
+    })
+}
+
+/// Ask the desktop to open `url`; failing is only worth a note.
+fn open_browser(url: &str) -> std::io::Result<()> {
+    let mut command = if cfg!(target_os = "macos") {
+        Command::new("open")
+    } else if cfg!(windows) {
+        let mut c = Command::new("rundll32");
+        c.arg("url.dll,FileProtocolHandler");
+        c
+    } else {
+        Command::new("xdg-open")
+    };
+    let mut child = command
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    // Reap it in the background; its exit status does not matter.
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_redirect_with_the_exact_state_is_ours() {
+        let state = "0123456789abcdef0123456789abcdef";
+        assert!(carries_state(&format!("code=x&state={state}"), state));
+        assert!(!carries_state("code=x&state=0123", state));
+        assert!(!carries_state("error=access_denied", state));
+        assert!(!carries_state("", state));
+    }
+}
