@@ -17,11 +17,17 @@ impl Instant {
     }
     /// `self + d`, saturating at the far future.
     pub fn saturating_add(self, d: Duration) -> Self {
-        Self(self.0.saturating_add(d.as_millis().min(u64::MAX as u128) as u64))
+        Self(
+            self.0
+                .saturating_add(d.as_millis().min(u64::MAX as u128) as u64),
+        )
     }
     /// `self - d`, saturating at the epoch.
     pub fn saturating_sub(self, d: Duration) -> Self {
-        Self(self.0.saturating_sub(d.as_millis().min(u64::MAX as u128) as u64))
+        Self(
+            self.0
+                .saturating_sub(d.as_millis().min(u64::MAX as u128) as u64),
+        )
     }
     /// How long from `earlier` to `self`; zero if `earlier` is later.
     pub fn saturating_duration_since(self, earlier: Instant) -> Duration {

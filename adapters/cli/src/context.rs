@@ -102,6 +102,14 @@ pub fn open_store(url: &StoreUrl) -> Result<Arc<dyn TokenStore>, CliError> {
             let store = FileStore::open(path).map_err(|e| fail(&e))?;
             Ok(Arc::new(store))
         }
+        StoreUrl::Postgres(url) => {
+            let store = zoho_oauth_postgres::PostgresStore::connect(url).map_err(|e| fail(&e))?;
+            Ok(Arc::new(store))
+        }
+        StoreUrl::Mysql(url) => {
+            let store = zoho_oauth_mysql::MysqlStore::connect(url).map_err(|e| fail(&e))?;
+            Ok(Arc::new(store))
+        }
     }
 }
 

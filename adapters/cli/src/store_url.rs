@@ -1,21 +1,25 @@
-//! Store URLs: `sqlite:PATH` (the default), `file:PATH`; `postgres://…` and `mysql://…` are named but
-//! not built in this release.
+//! Store URLs: `sqlite:PATH` (the default), `file:PATH`, `postgres://…` and `mysql://…`.
 
 use std::path::PathBuf;
 
 use crate::exit::CliError;
 
-/// Which store, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which store, and where. `Debug` shows what [`StoreUrl::display`] shows: no password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreUrl {
     /// The embedded SQLite store at this path.
     Sqlite(PathBuf),
     /// The crash-safe single-file store at this path.
     File(PathBuf),
+    /// A PostgreSQL fleet store (the URL may hold a password: never print it whole).
+    Postgres(String),
+    /// A MySQL/MariaDB fleet store on the official SDKs' `oauthtoken` table (same caveat).
+    Mysql(String),
 }
 
 /// The stores this build can open, for error messages.
-pub const AVAILABLE: &str = "sqlite:PATH (default) and file:PATH";
+pub const AVAILABLE: &str =
+    "sqlite:PATH (default), file:PATH, postgres://USER@HOST[:PORT]/DB and mysql://USER@HOST[:PORT]/DB";
 
 /// The default SQLite file: `<platform data dir>/zoho-oauth/tokens.sqlite3`.
 pub fn default_sqlite_path() -> PathBuf {
@@ -53,19 +57,13 @@ impl StoreUrl {
             }
             return Ok(Self::File(PathBuf::from(path)));
         }
-        let unavailable = [
-            ("postgres://", "PostgreSQL"),
-            ("postgresql://", "PostgreSQL"),
-            ("mysql://", "MySQL"),
-            ("mariadb://", "MySQL/MariaDB"),
-        ];
-        for (prefix, name) in unavailable {
-            if lower.starts_with(prefix) {
-                return Err(CliError::usage(
-                    format!("the {name} store is not available in this build"),
-                    format!("use one of the stores this build has: {AVAILABLE}"),
-                ));
-            }
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        if lower.starts_with("mysql://") || lower.starts_with("mariadb://") {
+            // The mysql crate speaks one scheme for both servers.
+            let rest = &url[url.find("://").unwrap_or(0)..];
+            return Ok(Self::Mysql(format!("mysql{rest}")));
         }
         Err(CliError::usage(
             format!("`{}` is not a store URL", redact_url(url)),
@@ -73,12 +71,19 @@ impl StoreUrl {
         ))
     }
 
-    /// The URL as text (no secrets: these URLs are paths).
+    /// The URL as text, with any `user:password@` part of a database URL hidden.
     pub fn display(&self) -> String {
         match self {
             Self::Sqlite(p) => format!("sqlite:{}", p.display()),
             Self::File(p) => format!("file:{}", p.display()),
+            Self::Postgres(u) | Self::Mysql(u) => redact_url(u),
         }
+    }
+}
+
+impl std::fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoreUrl({})", self.display())
     }
 }
 
@@ -93,7 +98,6 @@ fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exit::Class;
 
     #[test]
     fn sqlite_and_file_urls_name_their_paths() {
@@ -112,16 +116,16 @@ mod tests {
     }
 
     #[test]
-    fn database_servers_are_a_usage_error_naming_the_available_stores() {
-        for url in [
-            "postgres://u:pw@db/zoho",
-            "mysql://root@localhost/zohooauth",
-        ] {
-            let e = StoreUrl::parse(Some(url)).unwrap_err();
-            assert_eq!(e.class, Class::Usage);
-            assert!(e.what.contains("not available in this build"), "{}", e.what);
-            assert!(e.todo.contains("sqlite:PATH"), "{}", e.todo);
-        }
+    fn database_urls_choose_the_fleet_stores_and_never_display_their_password() {
+        let pg = StoreUrl::parse(Some("postgres://u:pw@db/zoho")).unwrap();
+        assert_eq!(pg, StoreUrl::Postgres("postgres://u:pw@db/zoho".into()));
+        assert!(!pg.display().contains("pw"), "{}", pg.display());
+        let my = StoreUrl::parse(Some("mariadb://root:pw@localhost/zohooauth")).unwrap();
+        assert_eq!(
+            my,
+            StoreUrl::Mysql("mysql://root:pw@localhost/zohooauth".into())
+        );
+        assert!(!my.display().contains("pw"), "{}", my.display());
     }
 
     #[test]
