@@ -9,7 +9,6 @@ use zeroize::Zeroizing;
 use zoho_oauth::core::{DataCenter, Environment, Instant, Secret, TokenSet};
 use zoho_oauth::{CredentialKey, StoreError};
 
-
 /// The columns [`StoredRow::read`] expects, in this order.
 pub(crate) const COLUMNS: &str = "id, user_name, client_id, refresh_token, access_token, \
      expiry_time, api_domain, zo_dc, zo_env, zo_state";

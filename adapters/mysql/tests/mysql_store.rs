@@ -150,8 +150,22 @@ const SDK_TABLE_AND_ROW: &str = "
             '1717003600000','https://app.example.com/oauth/callback','https://www.zohoapis.eu');
 ";
 
-/// Poll `condition` until it holds; fail after 30 s or when `gave_up` says the other side is gone.
-fn wait_until(what: &str, mut condition: impl FnMut() -> bool, gave_up: impl Fn() -> bool) {
+/// How often [`wait_until`] asks the server about lock waits. InnoDB serves `INNODB_TRX`,
+/// `INNODB_LOCKS` and `INNODB_LOCK_WAITS` from one buffer that it refreshes only when it was last
+/// read more than 0.1 s ago (MySQL manual, "Persistence and Consistency of InnoDB Transaction and
+/// Locking Information"): polled more often, it keeps showing its first snapshot forever, taken
+/// before the waiter blocked. Not a sleep standing in for synchronisation: the condition is the
+/// server's own view, this is only the pace of asking.
+const LOCK_VIEW_POLL: Duration = Duration::from_millis(200);
+
+/// Poll `condition` every `every` until it holds; fail after 30 s or when `gave_up` says the
+/// other side is gone.
+fn wait_until(
+    what: &str,
+    every: Duration,
+    mut condition: impl FnMut() -> bool,
+    gave_up: impl Fn() -> bool,
+) {
     let deadline = WallClock::now() + Duration::from_secs(30);
     while !condition() {
         assert!(!gave_up(), "the other thread ended before: {what}");
@@ -159,7 +173,7 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool, gave_up: impl Fn(
             WallClock::now() < deadline,
             "timed out waiting until {what}"
         );
-        thread::sleep(Duration::from_millis(5));
+        thread::sleep(every);
     }
 }
 
@@ -292,25 +306,28 @@ fn the_refresh_lock_excludes_a_holder_on_another_connection_until_released() {
     let waiter = {
         let ana = ana.clone();
         thread::spawn(move || {
-            let store = MysqlStore::connect(&url).unwrap();
-            let mut locked = store.lock(&ana).unwrap();
-            let seen = locked.load().unwrap();
-            locked.release().unwrap();
-            seen_tx.send(seen).unwrap();
+            // Errors go to the main thread, which says what it was waiting for when it fails.
+            let seen = MysqlStore::connect(&url).and_then(|store| {
+                let mut locked = store.lock(&ana)?;
+                let seen = locked.load()?;
+                locked.release().map(|()| seen)
+            });
+            let _ = seen_tx.send(seen);
         })
     };
-    // The server itself says when the waiter is blocked on a row lock in this database.
-    let name = db.name.clone();
+    // The server itself says when the waiter waits for a row lock of this database's lock table.
+    let lock_table = format!("`{}`.`zoho_oauth_lock`", db.name);
     wait_until(
         "the waiter blocks on the lock",
+        LOCK_VIEW_POLL,
         || {
             let n: Option<i64> = db
                 .admin
                 .exec_first(
-                    "SELECT COUNT(*) FROM information_schema.INNODB_TRX t \
-                     JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id \
-                     WHERE p.DB = ? AND t.trx_state = 'LOCK WAIT'",
-                    (&name,),
+                    "SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS w \
+                     JOIN information_schema.INNODB_LOCKS l ON l.lock_id = w.requested_lock_id \
+                     WHERE l.lock_table = ?",
+                    (&lock_table,),
                 )
                 .unwrap();
             n == Some(1)
@@ -325,7 +342,7 @@ fn the_refresh_lock_excludes_a_holder_on_another_connection_until_released() {
     held.save(&token(1)).unwrap();
     held.release().unwrap();
     // The waiter's load ran under its lock, after our commit.
-    assert_eq!(seen_rx.recv().unwrap(), Some(token(1)));
+    assert_eq!(seen_rx.recv().unwrap().unwrap(), Some(token(1)));
     waiter.join().unwrap();
 }
 
