@@ -178,38 +178,13 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// `HTTP/1.x SSS[ reason]` → `SSS`.
-fn parse_status_line(line: &[u8]) -> Option<u16> {
-    let rest = line.strip_prefix(b"HTTP/1.")?;
-    let (version, rest) = rest.split_first()?;
-    let rest = rest
-        .strip_prefix(b" ")
-        .filter(|_| version.is_ascii_digit())?;
-    let code = rest.get(..3)?;
-    if !code.iter().all(u8::is_ascii_digit) || !matches!(rest.get(3), None | Some(b' ')) {
-        return None;
-    }
-    Some(code.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0')))
-}
-
+/// A `Content-Length` value: ASCII digits only (`usize::from_str` would also take a `+`).
 fn parse_decimal(value: &[u8]) -> Option<usize> {
     if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
         return None;
     }
     value.iter().try_fold(0usize, |n, d| {
         n.checked_mul(10)?.checked_add(usize::from(d - b'0'))
-    })
-}
-
-/// The size of a chunk-size line (`1a3f[;ext]`).
-fn parse_chunk_size(line: &[u8]) -> Option<usize> {
-    let hex = line.split(|&b| b == b';').next()?.trim_ascii();
-    if hex.is_empty() {
-        return None;
-    }
-    hex.iter().try_fold(0usize, |n, &d| {
-        let v = (d as char).to_digit(16)?;
-        n.checked_mul(16)?.checked_add(v as usize)
     })
 }
 
@@ -220,27 +195,61 @@ enum Framing {
     UntilClose,
 }
 
-/// Parse the headers in `head` (after the status line, without the final empty line).
-fn framing(head: &[u8]) -> Result<Framing, &'static str> {
+/// The most header fields a response head may have: ample for a token endpoint, and each one
+/// costs two slices of stack while the head is parsed. More is [`Http1Error::Malformed`].
+const MAX_HEADERS: usize = 32;
+
+/// A complete response head.
+struct Head {
+    /// Its length in bytes, up to and including the empty line.
+    len: usize,
+    status: u16,
+    /// `None` for interim (`1xx` other than `101`) responses, whose headers are not looked at.
+    framing: Option<Framing>,
+}
+
+/// The interim responses that [`read_response`] skips.
+fn is_interim(status: u16) -> bool {
+    (100..200).contains(&status) && status != 101
+}
+
+/// Parse the response head at the start of `buf`: `Ok(None)` while it is incomplete.
+fn parse_head(buf: &[u8]) -> Result<Option<Head>, &'static str> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut headers);
+    let len = match response.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::Version | httparse::Error::Status) => return Err("bad status line"),
+        Err(httparse::Error::TooManyHeaders) => return Err("more than 32 header fields"),
+        Err(_) => return Err("bad header line"),
+    };
+    let status = response.code.ok_or("bad status line")?;
+    let framing = if is_interim(status) {
+        None
+    } else {
+        Some(framing(response.headers)?)
+    };
+    Ok(Some(Head {
+        len,
+        status,
+        framing,
+    }))
+}
+
+/// How the body of a final response is delimited, from its headers.
+fn framing(headers: &[httparse::Header<'_>]) -> Result<Framing, &'static str> {
     let mut length = None;
     let mut chunked = false;
-    for line in head.split(|&b| b == b'\n') {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            continue;
-        }
-        let colon = line
-            .iter()
-            .position(|&b| b == b':')
-            .ok_or("header without a colon")?;
-        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
-        if name.eq_ignore_ascii_case(b"content-length") {
+    for header in headers {
+        let value = header.value.trim_ascii();
+        if header.name.eq_ignore_ascii_case("content-length") {
             let n = parse_decimal(value).ok_or("bad Content-Length")?;
             if length.is_some_and(|l| l != n) {
                 return Err("conflicting Content-Length headers");
             }
             length = Some(n);
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
             // `chunked` is always the last coding when present.
             chunked = value
                 .rsplit(|&b| b == b',')
@@ -284,41 +293,33 @@ fn read_into<R: Read>(
         buf,
         filled: 0,
     };
-    // Headers, skipping interim responses.
+    // The head, skipping interim responses. It is parsed again after every read, so that
+    // something that is not HTTP is rejected at once rather than at the end of the stream.
     let (status, body_start, framing) = loop {
-        let mut scanned = 0;
-        let head_end = loop {
-            if let Some(i) = find(&f.buf[scanned..f.filled], b"\r\n\r\n") {
-                break scanned + i + 4;
+        match parse_head(&f.buf[..f.filled]).map_err(Http1Error::Malformed)? {
+            Some(Head {
+                len,
+                status,
+                framing: Some(framing),
+            }) => break (status, len, framing),
+            Some(Head { len, .. }) => {
+                f.buf.copy_within(len..f.filled, 0);
+                f.filled -= len;
+                // The final response may already be in the buffer: parse before reading more.
+                continue;
             }
-            scanned = f.filled.saturating_sub(3);
-            if f.filled == limit {
-                return Err(Http1Error::TooLarge {
-                    limit,
-                    required: None,
-                });
-            }
-            if f.more()? == 0 {
-                // Cut short, unless what came is not even the start of a response.
-                let n = f.filled.min(5);
-                return Err(if f.buf[..n] == b"HTTP/"[..n] {
-                    Http1Error::Truncated
-                } else {
-                    Http1Error::Malformed("bad status line")
-                });
-            }
-        };
-        let head = &f.buf[..head_end - 4];
-        let line_len = find(head, b"\r\n").unwrap_or(head.len());
-        let status =
-            parse_status_line(&head[..line_len]).ok_or(Http1Error::Malformed("bad status line"))?;
-        if (100..200).contains(&status) && status != 101 {
-            f.buf.copy_within(head_end..f.filled, 0);
-            f.filled -= head_end;
-            continue;
+            None => {}
         }
-        let framing = framing(&head[line_len..]).map_err(Http1Error::Malformed)?;
-        break (status, head_end, framing);
+        if f.filled == limit {
+            return Err(Http1Error::TooLarge {
+                limit,
+                required: None,
+            });
+        }
+        if f.more()? == 0 {
+            // The parser accepted every byte so far: this is a response cut short.
+            return Err(Http1Error::Truncated);
+        }
     };
     if matches!(status, 101 | 204 | 304) {
         return Ok((status, body_start, body_start));
@@ -399,10 +400,21 @@ impl<R: Read> Dechunk<'_, '_, R> {
 
     fn run(&mut self) -> Result<usize, Http1Error<R::Error>> {
         loop {
-            let len = self.line()?;
-            let size = parse_chunk_size(&self.f.buf[self.pos..self.pos + len])
-                .ok_or(Http1Error::Malformed("bad chunk size"))?;
-            self.pos += len + 2;
+            let (len, size) = loop {
+                match httparse::parse_chunk_size(&self.f.buf[self.pos..self.f.filled]) {
+                    Ok(httparse::Status::Complete(line)) => break line,
+                    Ok(httparse::Status::Partial) => self.more()?,
+                    Err(httparse::InvalidChunkSize) => {
+                        return Err(Http1Error::Malformed("bad chunk size"))
+                    }
+                }
+            };
+            self.pos += len;
+            // A size beyond the address space cannot fit the buffer either.
+            let size = usize::try_from(size).map_err(|_| Http1Error::TooLarge {
+                limit: self.f.buf.len(),
+                required: None,
+            })?;
             if size == 0 {
                 // Trailers, up to the empty line.
                 loop {
@@ -720,6 +732,42 @@ mod tests {
             ),
             Err(Http1Error::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn an_interim_response_in_the_same_read_as_the_final_one_is_skipped() {
+        let wire = [
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+                .as_slice(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{\"status\":\"success\"}",
+        ]
+        .concat();
+        for step in [1, 9, 4096] {
+            assert_eq!(
+                read(&wire, step, 256),
+                Ok((200, b"{\"status\":\"success\"}".to_vec())),
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn more_header_fields_than_the_parser_holds_is_malformed_not_a_panic() {
+        let response = |fields: usize| {
+            let mut wire = String::from("HTTP/1.1 200 OK\r\n");
+            for i in 1..fields {
+                wire.push_str(&format!("Set-Cookie: c{i}=v\r\n"));
+            }
+            wire.push_str("Content-Length: 2\r\n\r\n{}");
+            wire
+        };
+        assert_eq!(
+            read(response(MAX_HEADERS).as_bytes(), 64, 4096),
+            Ok((200, b"{}".to_vec()))
+        );
+        let err = read(response(MAX_HEADERS + 1).as_bytes(), 64, 4096).unwrap_err();
+        assert_eq!(err, Http1Error::Malformed("more than 32 header fields"));
+        assert!(format!("{err}").contains(&format!("more than {MAX_HEADERS}")));
     }
 
     #[test]
