@@ -8,22 +8,42 @@ use core::fmt;
 use crate::form;
 use crate::region::Origin;
 
-/// The HTTP method of a rendered request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The HTTP method of a request. Token requests use `GET` and `POST`; Zoho's resource APIs
+/// (CRM and the rest) also take `PUT`, `PATCH` and `DELETE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Method {
     /// `GET`.
     Get,
     /// `POST`.
     Post,
+    /// `PUT`.
+    Put,
+    /// `PATCH`.
+    Patch,
+    /// `DELETE`.
+    Delete,
 }
 
 impl Method {
-    /// `"GET"` or `"POST"`.
+    /// Every method, in a stable order.
+    pub const ALL: [Method; 5] = [Self::Get, Self::Post, Self::Put, Self::Patch, Self::Delete];
+
+    /// `"GET"`, `"POST"`, `"PUT"`, `"PATCH"` or `"DELETE"`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Get => "GET",
             Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
         }
+    }
+
+    /// Parse a method name, ASCII case-insensitive.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(name))
     }
 }
 

@@ -195,7 +195,7 @@ pub struct RefreshArgs {
 /// `api`.
 #[derive(Debug, Args)]
 pub struct ApiArgs {
-    /// GET or POST.
+    /// GET, POST, PUT, PATCH or DELETE.
     #[arg(value_name = "METHOD")]
     pub method: String,
     /// A path at the api_domain (`/crm/v8/users`) or an absolute URL on it.

@@ -15,10 +15,10 @@ use crate::out;
 pub fn run(ctx: &Ctx, args: &ApiArgs) -> Result<(), CliError> {
     let method = parse_method(&args.method)?;
     let body = args.data.as_deref().map(read_data).transpose()?;
-    if body.is_some() && method == Method::Get {
+    if body.is_some() && matches!(method, Method::Get | Method::Delete) {
         return Err(CliError::usage(
-            "--data was given with GET",
-            "send a body with POST, or drop --data",
+            format!("--data was given with {}", method.as_str()),
+            "send a body with POST, PUT or PATCH, or drop --data",
         ));
     }
     if !(args.path.starts_with('/')
@@ -74,18 +74,14 @@ pub fn run(ctx: &Ctx, args: &ApiArgs) -> Result<(), CliError> {
     }
 }
 
-/// `GET` or `POST` (any case).
+/// `GET`, `POST`, `PUT`, `PATCH` or `DELETE` (any case).
 fn parse_method(text: &str) -> Result<Method, CliError> {
-    if text.eq_ignore_ascii_case("GET") {
-        Ok(Method::Get)
-    } else if text.eq_ignore_ascii_case("POST") {
-        Ok(Method::Post)
-    } else {
-        Err(CliError::usage(
+    Method::from_name(text).ok_or_else(|| {
+        CliError::usage(
             format!("the method `{text}` is not supported"),
-            "use GET or POST (the client sends only these two)",
-        ))
-    }
+            "use GET, POST, PUT, PATCH or DELETE",
+        )
+    })
 }
 
 /// The `--data` value: inline JSON, `@FILE`, or `-` for stdin; it must be valid JSON.
@@ -123,10 +119,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_get_and_post_are_accepted() {
+    fn the_five_methods_of_zoho_apis_are_accepted_in_any_case() {
         assert_eq!(parse_method("get").unwrap(), Method::Get);
         assert_eq!(parse_method("POST").unwrap(), Method::Post);
-        assert_eq!(parse_method("DELETE").unwrap_err().class, Class::Usage);
+        assert_eq!(parse_method("put").unwrap(), Method::Put);
+        assert_eq!(parse_method("Patch").unwrap(), Method::Patch);
+        assert_eq!(parse_method("DELETE").unwrap(), Method::Delete);
+        assert_eq!(parse_method("HEAD").unwrap_err().class, Class::Usage);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use zoho_oauth::core::{DataCenter as CoreDc, Environment as CoreEnv, Instant};
 use zoho_oauth::Clock;
 use zoho_oauth::{
-    Client, ClientBuilder, HttpRequest, HttpResponse, ManualClock, MemoryStore, Method, Transport,
+    Client, ClientBuilder, HttpRequest, HttpResponse, ManualClock, MemoryStore, Transport,
     TransportError,
 };
 use zoho_oauth_emulator::{
@@ -134,10 +134,7 @@ impl Transport for HttpTransport {
             None => req.url.to_owned(),
         };
         let mut builder = ureq::http::Request::builder()
-            .method(match req.method {
-                Method::Get => "GET",
-                Method::Post => "POST",
-            })
+            .method(req.method.as_str())
             .uri(url.as_str());
         for (name, value) in req.headers {
             builder = builder.header(*name, *value);
