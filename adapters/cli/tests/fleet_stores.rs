@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{access, now_ms, World, USER};
+use common::{access, now_ms, run_concurrently, World, USER};
 use mysql::prelude::Queryable;
 use zoho_oauth::core::Instant;
 use zoho_oauth::TokenStore;
@@ -121,20 +120,11 @@ fn sixteen_token_processes_at_expiry_share_one_refresh(db: Scratch) {
     store.save(&key, &t).unwrap();
     w.emu.reset_counters();
 
-    let children: Vec<_> = (0..16)
-        .map(|_| {
-            w.cmd()
-                .args(["--store", &db.url, "token"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let outputs: Vec<_> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
+    let outputs = run_concurrently((0..16).map(|_| {
+        let mut c = w.cmd();
+        c.args(["--store", &db.url, "token"]);
+        c
+    }));
     for o in &outputs {
         assert!(o.status.success(), "{o:?}");
     }

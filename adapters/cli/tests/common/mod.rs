@@ -202,6 +202,23 @@ pub fn run(cmd: &mut Command) -> Run {
     Run::from(cmd.output().expect("binary runs"))
 }
 
+/// Start every command before waiting on any (so they race), then collect their outputs.
+pub fn run_concurrently(commands: impl IntoIterator<Item = Command>) -> Vec<Output> {
+    let children: Vec<Child> = commands
+        .into_iter()
+        .map(|mut c| {
+            c.stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("binary starts")
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("binary runs"))
+        .collect()
+}
+
 /// The access token of a stored set.
 pub fn access(t: &TokenSet) -> String {
     t.access_token
