@@ -1,4 +1,5 @@
-//! Unpredictable numbers without a dependency: SipHash keyed by the OS-seeded `RandomState`.
+//! Randomness: the login `state` from the OS CSPRNG (`getrandom`); backoff jitter from SipHash
+//! keyed by the OS-seeded `RandomState` (unpredictable enough to spread retries, and infallible).
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -22,9 +23,15 @@ pub(crate) fn u32() -> u32 {
     (u64() >> 32) as u32
 }
 
-/// A 32-hex-character (128-bit) `state` for the authorization redirect.
+/// A 32-hex-character (128-bit) `state` for the authorization redirect, from the OS CSPRNG.
+/// Should the OS refuse (it practically never does), the keyed-hash generator stands in.
 pub(crate) fn state() -> String {
-    format!("{:016x}{:016x}", u64(), u64())
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes[..8].copy_from_slice(&u64().to_le_bytes());
+        bytes[8..].copy_from_slice(&u64().to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
