@@ -103,6 +103,7 @@ pub mod machine;
 pub mod region;
 pub mod request;
 pub mod response;
+mod scan;
 pub mod secret;
 pub mod time;
 pub mod token;

@@ -298,7 +298,16 @@ impl Machine {
     /// differs from the current one (someone else already minted a new one). A backoff or throttle
     /// pause stays: it is about the server, not the token. A request in flight stays in flight;
     /// its response applies to the restored token.
-    pub fn restore(&mut self, token: TokenSet) {
+    pub fn restore(&mut self, mut token: TokenSet) {
+        // A store (or an imported file) may hold an access token that could not go into a header
+        // line: drop it, so that the next poll mints a clean one.
+        if token
+            .access_token
+            .as_ref()
+            .is_some_and(|a| !crate::secret::is_token_text(a.expose().as_bytes()))
+        {
+            token.access_token = None;
+        }
         if let Some(current) = &self.token {
             if current.refresh_token != token.refresh_token {
                 self.needs_authorization = false;

@@ -4,6 +4,7 @@ use core::fmt;
 use core::time::Duration;
 
 use crate::cap;
+use crate::scan::{ScanError, Scanner, Str, Value};
 use crate::secret::{CapacityError, Secret};
 
 /// Bodies larger than this are refused as [`Fault::Oversized`] without being parsed.
@@ -148,6 +149,29 @@ pub enum Malformed {
     MissingField(&'static str),
     /// A field has the wrong JSON type.
     WrongType(&'static str),
+    /// A token holds a character that is not visible ASCII, or `api_domain` a control character
+    /// or a blank: Zoho never sends one, and put into an `Authorization` header line it would
+    /// split the header (header injection). Whatever answered is not Zoho.
+    ForbiddenCharacter {
+        /// `access_token`, `refresh_token` or `api_domain`.
+        field: &'static str,
+        /// The first such character's kind (never the character: the field may be a secret).
+        found: ForbiddenChar,
+    },
+}
+
+/// The kind of character found where [`Malformed::ForbiddenCharacter`] says it cannot be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ForbiddenChar {
+    /// CR or LF, which ends a header line.
+    LineBreak,
+    /// Another control character (U+0000–U+001F, DEL, U+0080–U+009F).
+    Control,
+    /// A space or another blank (any Unicode white space).
+    Blank,
+    /// A character outside ASCII (in a token).
+    NonAscii,
 }
 
 impl Verdict {
@@ -195,6 +219,8 @@ impl fmt::Display for Verdict {
                 "Zoho refused the access token (INVALID_OAUTHTOKEN): refresh it and retry once; \
                  if it is refused again, authorize again",
             ),
+            // Says what to do itself.
+            Self::Malformed(m @ Malformed::ForbiddenCharacter { .. }) => m.fmt(f),
             Self::Malformed(m) => write!(
                 f,
                 "the answer is not one Zoho gives ({m}): check that the accounts server is Zoho's; \
@@ -252,7 +278,23 @@ impl fmt::Display for Malformed {
             Self::NotJson => f.write_str("not a JSON object"),
             Self::MissingField(name) => write!(f, "the field {name} is missing"),
             Self::WrongType(name) => write!(f, "the field {name} has the wrong type"),
+            Self::ForbiddenCharacter { field, found } => write!(
+                f,
+                "Zoho answered a token with characters a token cannot have: {field} holds {found}; \
+                 this is not a Zoho answer, check proxies"
+            ),
         }
+    }
+}
+
+impl fmt::Display for ForbiddenChar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::LineBreak => "a line break (CR or LF)",
+            Self::Control => "a control character",
+            Self::Blank => "a space or another blank",
+            Self::NonAscii => "a non-ASCII character",
+        })
     }
 }
 
@@ -265,6 +307,9 @@ impl fmt::Display for Malformed {
 /// `expires_in_sec` is present (old servers), in which case `expires_in` is milliseconds; when
 /// both are missing the token lives 3600 s.
 ///
+/// The tokens must be visible ASCII (`!` to `~`) and `api_domain` free of control characters and
+/// blanks, since they go into header lines: anything else is [`Malformed::ForbiddenCharacter`].
+///
 /// ```
 /// use zoho_oauth_core::response::{parse_token, Flow, ReAuthReason, Verdict};
 ///
@@ -276,7 +321,7 @@ impl fmt::Display for Malformed {
 /// assert_eq!(revoked, Err(Verdict::ReAuthorize(ReAuthReason::RefreshTokenRevoked)));
 /// ```
 pub fn parse_token(flow: Flow, status: u16, body: &[u8]) -> Result<TokenGrant, Verdict> {
-    let f = parse_object(status, body)?;
+    let f = parse_object(status, body, scan_token_fields)?;
     if let Some(error) = f.error {
         return Err(error_verdict(status, Some(flow), error, f.status));
     }
@@ -284,7 +329,7 @@ pub fn parse_token(flow: Flow, status: u16, body: &[u8]) -> Result<TokenGrant, V
         return Err(Verdict::Throttled);
     }
     let access = match f.access_token {
-        Some(raw) if !raw.is_empty() => raw,
+        Some(raw) if !raw.raw.is_empty() => raw,
         _ if status >= 500 => return Err(Verdict::Retryable(Fault::ServerError { status })),
         _ => return Err(Verdict::Malformed(Malformed::MissingField("access_token"))),
     };
@@ -303,10 +348,13 @@ pub fn parse_token(flow: Flow, status: u16, body: &[u8]) -> Result<TokenGrant, V
         scope: None,
         expires_in,
     };
-    if let Some(raw) = f.refresh_token.filter(|raw| !raw.is_empty()) {
+    if let Some(raw) = f.refresh_token.filter(|raw| !raw.raw.is_empty()) {
         grant.refresh_token = Some(secret("refresh_token", raw)?);
     }
     fill_optional(&mut grant.api_domain, "api_domain", f.api_domain)?;
+    if let Some(domain) = &grant.api_domain {
+        check_domain_chars("api_domain", domain)?;
+    }
     fill_optional(&mut grant.scope, "scope", f.scope)?;
     Ok(grant)
 }
@@ -316,7 +364,7 @@ pub fn parse_token(flow: Flow, status: u16, body: &[u8]) -> Result<TokenGrant, V
 /// An unknown or already revoked token is answered with HTTP 400 and an `error`, which becomes
 /// [`Verdict::BadRequest`] with Zoho's text; the throttle is [`Verdict::Throttled`].
 pub fn parse_revoke(status: u16, body: &[u8]) -> Result<(), Verdict> {
-    let f = parse_object(status, body)?;
+    let f = parse_object(status, body, parse_fields)?;
     if let Some(error) = f.error {
         return Err(error_verdict(status, None, error, f.status));
     }
@@ -335,7 +383,7 @@ pub fn parse_revoke(status: u16, body: &[u8]) -> Result<(), Verdict> {
 /// `cause` `INVALID_OAUTHSCOPE` is [`Verdict::MissingScope`]; with `INVALID_OAUTHTOKEN` it is
 /// [`Verdict::InvalidAccessToken`] (refresh and retry once).
 pub fn parse_user_info(status: u16, body: &[u8]) -> Result<UserInfo, Verdict> {
-    let f = parse_object(status, body)?;
+    let f = parse_object(status, body, parse_fields)?;
     if let Some(cause) = f.cause.or(f.code) {
         if cause.eq_ignore_ascii_case("INVALID_OAUTHSCOPE") {
             return Err(Verdict::MissingScope);
@@ -463,8 +511,13 @@ fn diagnostic_text(raw: &str) -> heapless::String<64> {
     out
 }
 
-/// Check size and shape, then parse a JSON object; a fault is classified before any parsing.
-fn parse_object(status: u16, body: &[u8]) -> Result<Fields<'_>, Verdict> {
+/// Check size and shape, then parse a JSON object with `parse`; a fault is classified before
+/// any parsing.
+fn parse_object<'a, T>(
+    status: u16,
+    body: &'a [u8],
+    parse: impl FnOnce(&'a [u8]) -> Result<T, Verdict>,
+) -> Result<T, Verdict> {
     if body.len() > MAX_BODY {
         return Err(Verdict::Retryable(Fault::Oversized));
     }
@@ -474,7 +527,7 @@ fn parse_object(status: u16, body: &[u8]) -> Result<Fields<'_>, Verdict> {
         None if status >= 500 => Err(server_error),
         None => Err(Verdict::Retryable(Fault::Empty)),
         Some(b'<') => Err(Verdict::Retryable(Fault::Html { status })),
-        Some(b'{') => match parse_fields(body) {
+        Some(b'{') => match parse(body) {
             Ok(fields) => Ok(fields),
             Err(_) if status >= 500 => Err(server_error),
             Err(e) => Err(e),
@@ -496,15 +549,77 @@ fn trim_start(body: &[u8]) -> &[u8] {
     &body[start..]
 }
 
-/// Every field of every Zoho accounts answer, still JSON-escaped and borrowed from the body.
+/// The fields of a token answer, still JSON-escaped and borrowed from the body.
 #[derive(Default)]
-struct Fields<'a> {
-    access_token: Option<&'a str>,
-    refresh_token: Option<&'a str>,
-    api_domain: Option<&'a str>,
-    scope: Option<&'a str>,
+struct TokenFields<'a> {
+    access_token: Option<Str<'a>>,
+    refresh_token: Option<Str<'a>>,
+    api_domain: Option<Str<'a>>,
+    scope: Option<Str<'a>>,
     expires_in: Option<u64>,
     expires_in_sec: Option<u64>,
+    error: Option<&'a str>,
+    status: Option<&'a str>,
+}
+
+/// Scan a token answer into [`TokenFields`] in one pass; other keys' values are skipped.
+///
+/// Not serde-json-core: its `Deserializer` validates the UTF-8 of each string separately, counts
+/// backslashes back from each quote, walks strings byte by byte, and reaches every value through
+/// three layers of serde visitors (`Option`, then `deserialize_ignored_any`, then the string), so
+/// that it made up most of the cost of a refresh. [`Scanner`] validates the body once and searches
+/// strings eight bytes at a time. Last value wins for a repeated key, as before.
+fn scan_token_fields(body: &[u8]) -> Result<TokenFields<'_>, Verdict> {
+    let scan_verdict = |e| match e {
+        ScanError::Eof => Verdict::Retryable(Fault::Truncated),
+        ScanError::Syntax => Verdict::Malformed(Malformed::NotJson),
+    };
+    let mut f = TokenFields::default();
+    let mut scanner = Scanner::new(body).map_err(scan_verdict)?;
+    while let Some((key, value)) = scanner.next_entry().map_err(scan_verdict)? {
+        match key {
+            b"access_token" => f.access_token = text_value("access_token", value)?,
+            b"refresh_token" => f.refresh_token = text_value("refresh_token", value)?,
+            b"api_domain" => f.api_domain = text_value("api_domain", value)?,
+            b"scope" => f.scope = text_value("scope", value)?,
+            b"expires_in" => f.expires_in = number_value("expires_in", value)?,
+            b"expires_in_sec" => f.expires_in_sec = number_value("expires_in_sec", value)?,
+            b"error" => f.error = text_value("error", value)?.map(|s| s.raw),
+            // Loose: some gateways answer a number.
+            b"status" => {
+                f.status = match value {
+                    Value::Str(s) => Some(s.raw),
+                    _ => None,
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(f)
+}
+
+/// A string field's value: a string, or `null` for absent; any other type is wrong.
+fn text_value<'a>(field: &'static str, value: Value<'a>) -> Result<Option<Str<'a>>, Verdict> {
+    match value {
+        Value::Str(s) => Ok(Some(s)),
+        Value::Null => Ok(None),
+        _ => Err(Verdict::Malformed(Malformed::WrongType(field))),
+    }
+}
+
+/// A number field's value: an unsigned integer, or `null` for absent; anything else is wrong.
+fn number_value(field: &'static str, value: Value<'_>) -> Result<Option<u64>, Verdict> {
+    match value {
+        Value::Int(n) => Ok(Some(n)),
+        Value::Null => Ok(None),
+        _ => Err(Verdict::Malformed(Malformed::WrongType(field))),
+    }
+}
+
+/// Every field of the other Zoho accounts answers (revoke, user info, API errors), still
+/// JSON-escaped and borrowed from the body.
+#[derive(Default)]
+struct Fields<'a> {
     error: Option<&'a str>,
     status: Option<&'a str>,
     code: Option<&'a str>,
@@ -574,12 +689,6 @@ impl<'de> serde::de::Visitor<'de> for FieldsSeed<'_, 'de> {
         let f = self.fields;
         while let Some(key) = map.next_key::<&'de str>()? {
             let (name, slot): (&'static str, Slot<'_, 'de>) = match key {
-                "access_token" => ("access_token", Slot::Text(&mut f.access_token)),
-                "refresh_token" => ("refresh_token", Slot::Text(&mut f.refresh_token)),
-                "api_domain" => ("api_domain", Slot::Text(&mut f.api_domain)),
-                "scope" => ("scope", Slot::Text(&mut f.scope)),
-                "expires_in" => ("expires_in", Slot::Number(&mut f.expires_in)),
-                "expires_in_sec" => ("expires_in_sec", Slot::Number(&mut f.expires_in_sec)),
                 "error" => ("error", Slot::Text(&mut f.error)),
                 "status" => ("status", Slot::Loose(&mut f.status)),
                 "code" => ("code", Slot::Loose(&mut f.code)),
@@ -719,7 +828,7 @@ fn hex4(s: &str) -> Option<u32> {
 }
 
 /// Unescape `raw` into a string of capacity `N`; longer is [`Verdict::TooLong`], never truncated.
-fn text<const N: usize>(field: &'static str, raw: &str) -> Result<heapless::String<N>, Verdict> {
+fn text<const N: usize>(field: &'static str, raw: Str<'_>) -> Result<heapless::String<N>, Verdict> {
     let mut out = heapless::String::new();
     fill_text(&mut out, field, raw)?;
     Ok(out)
@@ -729,7 +838,7 @@ fn text<const N: usize>(field: &'static str, raw: &str) -> Result<heapless::Stri
 fn fill_text<const N: usize>(
     out: &mut heapless::String<N>,
     field: &'static str,
-    raw: &str,
+    raw: Str<'_>,
 ) -> Result<(), Verdict> {
     let too_long = |actual| {
         Verdict::TooLong(CapacityError {
@@ -738,11 +847,11 @@ fn fill_text<const N: usize>(
             actual,
         })
     };
-    if !raw.contains('\\') {
-        return out.push_str(raw).map_err(|_| too_long(raw.len()));
+    if !raw.escaped {
+        return out.push_str(raw.raw).map_err(|_| too_long(raw.raw.len()));
     }
     let mut needed = 0usize;
-    let result = unescape(raw, |piece| {
+    let result = unescape(raw.raw, |piece| {
         needed += piece.len();
         // Keep counting after an overflow so that the error says how long the value is.
         let _ = out.push_str(piece);
@@ -761,30 +870,49 @@ fn fill_text<const N: usize>(
 fn fill_optional<const N: usize>(
     out: &mut Option<heapless::String<N>>,
     field: &'static str,
-    raw: Option<&str>,
+    raw: Option<Str<'_>>,
 ) -> Result<(), Verdict> {
     match raw {
-        Some(raw) if !raw.is_empty() => fill_text(out.insert(heapless::String::new()), field, raw),
+        Some(raw) if !raw.raw.is_empty() => {
+            fill_text(out.insert(heapless::String::new()), field, raw)
+        }
         _ => Ok(()),
     }
 }
 
-/// [`text`] for an optional field; an empty string counts as absent.
+/// [`text`] for an optional field found by serde-json-core (which does not say whether the
+/// string is escaped); an empty string counts as absent.
 fn optional_text<const N: usize>(
     field: &'static str,
     raw: Option<&str>,
 ) -> Result<Option<heapless::String<N>>, Verdict> {
     match raw {
-        Some(raw) if !raw.is_empty() => text(field, raw).map(Some),
+        Some(raw) if !raw.is_empty() => text(
+            field,
+            Str {
+                raw,
+                escaped: raw.contains('\\'),
+            },
+        )
+        .map(Some),
         _ => Ok(None),
     }
 }
 
-/// Unescape `raw` into a [`Secret`]; the common case (no escapes) copies once.
-fn secret<const N: usize>(field: &'static str, raw: &str) -> Result<Secret<N>, Verdict> {
-    if !raw.contains('\\') {
-        return Secret::new(field, raw).map_err(Verdict::TooLong);
+/// Unescape `raw` into a [`Secret`]; the common case (no escapes) copies once. A token goes into
+/// a header line: anything but visible ASCII is [`Malformed::ForbiddenCharacter`].
+#[inline(always)]
+fn secret<const N: usize>(field: &'static str, raw: Str<'_>) -> Result<Secret<N>, Verdict> {
+    if !raw.escaped {
+        check_token_chars(field, raw.raw.as_bytes())?;
+        return Secret::new(field, raw.raw).map_err(Verdict::TooLong);
     }
+    unescaped_secret(field, raw.raw)
+}
+
+/// [`secret`] of a token written with escapes (rare: Zoho's tokens are plain ASCII).
+#[inline(never)]
+fn unescaped_secret<const N: usize>(field: &'static str, raw: &str) -> Result<Secret<N>, Verdict> {
     let mut buf = [0u8; N];
     let (mut len, mut needed) = (0usize, 0usize);
     let result = unescape(raw, |piece| {
@@ -803,11 +931,51 @@ fn secret<const N: usize>(field: &'static str, raw: &str) -> Result<Secret<N>, V
             actual: needed,
         })),
         // Whole UTF-8 pieces were copied, so this cannot fail; stay total anyway.
-        Ok(()) => core::str::from_utf8(&buf[..len])
-            .map_err(|_| Verdict::Malformed(Malformed::NotJson))
-            .and_then(|s| Secret::new(field, s).map_err(Verdict::TooLong)),
+        Ok(()) => check_token_chars(field, &buf[..len]).and_then(|()| {
+            core::str::from_utf8(&buf[..len])
+                .map_err(|_| Verdict::Malformed(Malformed::NotJson))
+                .and_then(|s| Secret::new(field, s).map_err(Verdict::TooLong))
+        }),
     };
     // The intermediate copy held the secret too.
     zeroize::Zeroize::zeroize(&mut buf);
     made
+}
+
+/// Refuse a token that is not all visible ASCII (`!` to `~`), naming the first other character.
+fn check_token_chars(field: &'static str, token: &[u8]) -> Result<(), Verdict> {
+    if crate::secret::is_token_text(token) {
+        return Ok(());
+    }
+    let found = token.iter().find_map(|&b| match b {
+        0x21..=0x7E => None,
+        b'\r' | b'\n' => Some(ForbiddenChar::LineBreak),
+        b' ' => Some(ForbiddenChar::Blank),
+        0x80.. => Some(ForbiddenChar::NonAscii),
+        _ => Some(ForbiddenChar::Control),
+    });
+    Err(Verdict::Malformed(Malformed::ForbiddenCharacter {
+        field,
+        found: found.unwrap_or(ForbiddenChar::Control),
+    }))
+}
+
+/// Refuse a value that holds a control character or a blank; other non-ASCII may stay.
+fn check_domain_chars(field: &'static str, value: &str) -> Result<(), Verdict> {
+    if crate::secret::is_token_text(value.as_bytes()) {
+        return Ok(());
+    }
+    let found = value.chars().find_map(|c| match c {
+        '\r' | '\n' => Some(ForbiddenChar::LineBreak),
+        c if c.is_control() => Some(ForbiddenChar::Control),
+        c if c.is_whitespace() => Some(ForbiddenChar::Blank),
+        _ => None,
+    });
+    match found {
+        Some(found) => Err(Verdict::Malformed(Malformed::ForbiddenCharacter {
+            field,
+            found,
+        })),
+        None => Ok(()),
+    }
 }

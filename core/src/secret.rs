@@ -98,7 +98,9 @@ impl<const N: usize> Eq for Secret<N> {}
 
 impl<const N: usize> Drop for Secret<N> {
     fn drop(&mut self) {
-        self.bytes.zeroize();
+        // Only `new` writes the bytes, and it leaves every byte past `len` zero: wiping the used
+        // prefix wipes the secret (and keeps dropping a 256-byte secret cheap).
+        self.bytes[..self.len].zeroize();
         self.len = 0;
     }
 }
@@ -118,6 +120,19 @@ impl<const N: usize> fmt::Display for Secret<N> {
 /// Constant-time byte comparison: the time depends on the lengths, never on where they differ.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// Whether every byte is visible ASCII (`!` to `~`): the only characters a Zoho token, grant code
+/// or client secret has, and the only ones safe to put in an HTTP header line. Checked 8 bytes at
+/// a time.
+pub fn is_token_text(bytes: &[u8]) -> bool {
+    let mut invisible = 0u64;
+    let mut rest = bytes;
+    while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
+        invisible |= crate::scan::invisible_bytes(u64::from_le_bytes(*chunk));
+        rest = tail;
+    }
+    invisible == 0 && rest.iter().all(|b| matches!(b, 0x21..=0x7E))
 }
 
 #[cfg(test)]

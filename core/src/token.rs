@@ -202,11 +202,25 @@ impl TokenSet {
             found if found > VERSION => return Err(DecodeError::FutureVersion { found }),
             _ => return Err(DecodeError::Corrupt),
         }
+        // A token that is not visible ASCII would end up in a header line: not ours.
+        let token_text = |s: &str| {
+            if crate::secret::is_token_text(s.as_bytes()) {
+                Ok(())
+            } else {
+                Err(DecodeError::Corrupt)
+            }
+        };
+        let refresh = r.string()?;
+        token_text(refresh)?;
         let refresh_token =
-            Secret::new("refresh_token", r.string()?).map_err(|_| DecodeError::Corrupt)?;
+            Secret::new("refresh_token", refresh).map_err(|_| DecodeError::Corrupt)?;
         let access_token = match r.byte()? {
             0 => None,
-            1 => Some(Secret::new("access_token", r.string()?).map_err(|_| DecodeError::Corrupt)?),
+            1 => {
+                let access = r.string()?;
+                token_text(access)?;
+                Some(Secret::new("access_token", access).map_err(|_| DecodeError::Corrupt)?)
+            }
             _ => return Err(DecodeError::Corrupt),
         };
         let issued_at = Instant::from_millis(r.u64()?);

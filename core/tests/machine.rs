@@ -588,3 +588,21 @@ fn debug_output_never_shows_a_secret() {
         assert!(!shown.contains(secret), "{secret} leaked in {shown}");
     }
 }
+
+#[test]
+fn a_restored_access_token_that_could_split_a_header_line_is_dropped_and_replaced() {
+    let mut m = machine();
+    let mut t = TokenSet::new("1000.refresh.one").unwrap();
+    t.access_token =
+        Some(zoho_oauth_core::Secret::new("access_token", "1000.a\r\nX-Evil: 1").unwrap());
+    t.issued_at = at(0);
+    t.expires_at = at(secs(3600));
+    m.restore(t);
+    assert_eq!(m.access_token(at(1)), None, "never handed out");
+    assert_eq!(
+        m.token().unwrap().refresh_token.expose(),
+        "1000.refresh.one"
+    );
+    refresh(&mut m, at(1), "1000.access.clean");
+    assert_eq!(m.access_token(at(2)), Some("1000.access.clean"));
+}

@@ -4,7 +4,7 @@ use core::time::Duration;
 
 use zoho_oauth_core::response::{
     classify_api, parse_revoke, parse_token, parse_user_info, ApiVerdict, BadClientKind, Fault,
-    Flow, Malformed, ReAuthReason, Verdict, MAX_BODY,
+    Flow, ForbiddenChar, Malformed, ReAuthReason, Verdict, MAX_BODY,
 };
 use zoho_oauth_core::{cap, secret::CapacityError};
 
@@ -67,10 +67,146 @@ fn escaped_slashes_in_api_domain_are_unescaped() {
 }
 
 #[test]
-fn every_json_escape_in_a_token_is_unescaped_including_surrogate_pairs() {
-    let body = br#"{"access_token":"1000.a\/b\\c\"d\u0041\u00e9\ud83d\ude00\n","expires_in":60}"#;
+fn every_json_escape_is_unescaped_including_surrogate_pairs() {
+    let body = br#"{"access_token":"1000.a\/b\\c\"d\u0041","scope":"a\/b\\c\"d\u0041\u00e9\ud83d\ude00\n\t\r\b\f","expires_in":60}"#;
     let grant = parse_token(Flow::Refresh, 200, body).unwrap();
-    assert_eq!(grant.access_token.expose(), "1000.a/b\\c\"dAé😀\n");
+    assert_eq!(grant.access_token.expose(), "1000.a/b\\c\"dA");
+    assert_eq!(
+        grant.scope.as_deref(),
+        Some("a/b\\c\"dAé😀\n\t\r\u{8}\u{c}")
+    );
+}
+
+fn forbidden(field: &'static str, found: ForbiddenChar) -> Verdict {
+    Verdict::Malformed(Malformed::ForbiddenCharacter { field, found })
+}
+
+#[test]
+fn a_token_with_a_line_break_is_refused_since_it_would_inject_a_header() {
+    for flow in BOTH_FLOWS {
+        assert_eq!(
+            parse_token(flow, 200, fixture!("refresh_access_token_crlf.json")).unwrap_err(),
+            forbidden("access_token", ForbiddenChar::LineBreak)
+        );
+    }
+    assert_eq!(
+        parse_token(
+            Flow::Exchange,
+            200,
+            fixture!("exchange_refresh_token_crlf.json")
+        )
+        .unwrap_err(),
+        forbidden("refresh_token", ForbiddenChar::LineBreak)
+    );
+    // Raw, unescaped line breaks inside the string too.
+    let raw = b"{\"access_token\":\"1000.ab\r\nX-Evil: 1\",\"expires_in\":3600}";
+    assert_eq!(
+        parse_token(Flow::Refresh, 200, raw).unwrap_err(),
+        forbidden("access_token", ForbiddenChar::LineBreak)
+    );
+}
+
+#[test]
+fn a_token_with_a_space_or_a_control_character_is_refused() {
+    assert_eq!(
+        parse_token(
+            Flow::Refresh,
+            200,
+            fixture!("refresh_access_token_space.json")
+        )
+        .unwrap_err(),
+        forbidden("access_token", ForbiddenChar::Blank)
+    );
+    for (escape, found) in [
+        ("\\t", ForbiddenChar::Control),
+        ("\\u0000", ForbiddenChar::Control),
+        ("\\u007f", ForbiddenChar::Control),
+        ("\\u0020", ForbiddenChar::Blank),
+        ("\\n", ForbiddenChar::LineBreak),
+    ] {
+        let body = format!("{{\"access_token\":\"1000.ab{escape}cd\"}}");
+        assert_eq!(
+            parse_token(Flow::Refresh, 200, body.as_bytes()).unwrap_err(),
+            forbidden("access_token", found),
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn a_token_with_a_non_ascii_character_is_refused_raw_or_escaped() {
+    assert_eq!(
+        parse_token(
+            Flow::Refresh,
+            200,
+            fixture!("refresh_access_token_non_ascii.json")
+        )
+        .unwrap_err(),
+        forbidden("access_token", ForbiddenChar::NonAscii)
+    );
+    let escaped = br#"{"access_token":"1000.ab","refresh_token":"1000.\u00e9","expires_in":3600}"#;
+    assert_eq!(
+        parse_token(Flow::Exchange, 200, escaped).unwrap_err(),
+        forbidden("refresh_token", ForbiddenChar::NonAscii)
+    );
+}
+
+#[test]
+fn an_api_domain_with_a_line_break_or_a_blank_is_refused() {
+    assert_eq!(
+        parse_token(Flow::Refresh, 200, fixture!("refresh_api_domain_crlf.json")).unwrap_err(),
+        forbidden("api_domain", ForbiddenChar::LineBreak)
+    );
+    for (domain, found) in [
+        ("https://www.zohoapis.com ", ForbiddenChar::Blank),
+        ("https://www.zohoapis.com\\u00a0", ForbiddenChar::Blank),
+        ("https://www.zohoapis.com\\u0000", ForbiddenChar::Control),
+        ("https://www.zohoapis.com\\u0085", ForbiddenChar::Control),
+    ] {
+        let body = format!("{{\"access_token\":\"1000.ab\",\"api_domain\":\"{domain}\"}}");
+        assert_eq!(
+            parse_token(Flow::Refresh, 200, body.as_bytes()).unwrap_err(),
+            forbidden("api_domain", found),
+            "{body}"
+        );
+    }
+    // Non-ASCII that is neither control nor blank is not an injection.
+    let idn = r#"{"access_token":"1000.ab","api_domain":"https://www.zohoapis.com\u00e9"}"#;
+    assert_eq!(
+        parse_token(Flow::Refresh, 200, idn.as_bytes())
+            .unwrap()
+            .api_domain
+            .as_deref(),
+        Some("https://www.zohoapis.comé")
+    );
+}
+
+#[test]
+fn a_forbidden_character_says_what_it_is_but_not_the_token() {
+    let verdict = parse_token(
+        Flow::Refresh,
+        200,
+        fixture!("refresh_access_token_crlf.json"),
+    )
+    .unwrap_err();
+    let text = verdict.to_string();
+    assert_eq!(
+        text,
+        "Zoho answered a token with characters a token cannot have: access_token holds a line \
+         break (CR or LF); this is not a Zoho answer, check proxies"
+    );
+    assert!(!text.contains("1000.") && !text.contains("X-Forwarded-For"));
+    assert!(!verdict.is_retryable() && !verdict.needs_reauthorization());
+}
+
+#[test]
+fn every_visible_ascii_character_may_be_in_a_token() {
+    let visible: String = (0x21u8..=0x7e).map(char::from).collect();
+    let escaped = visible.replace('\\', "\\\\").replace('"', "\\\"");
+    let body = format!("{{\"access_token\":\"{escaped}\",\"refresh_token\":\"{escaped}\"}}");
+    let grant = parse_token(Flow::Exchange, 200, body.as_bytes()).unwrap();
+    assert_eq!(grant.access_token.expose(), visible);
+    assert_eq!(grant.refresh_token.unwrap().expose(), visible);
 }
 
 #[test]
@@ -571,6 +707,7 @@ fn every_verdict_says_what_happened_and_what_to_do() {
         Verdict::MissingScope,
         Verdict::InvalidAccessToken,
         Verdict::Malformed(Malformed::NotJson),
+        forbidden("refresh_token", ForbiddenChar::NonAscii),
         Verdict::TooLong(CapacityError {
             field: "scope",
             capacity: 512,
@@ -596,6 +733,51 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
+    /// JSON whitespace, sometimes none.
+    fn ws() -> impl Strategy<Value = String> {
+        "[ \t\r\n]{0,2}"
+    }
+
+    /// A JSON string literal with every kind of escape, non-ASCII and JSON punctuation inside.
+    fn json_string() -> impl Strategy<Value = String> {
+        r#""([a-zA-Z0-9 é😀{}\[\],:]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4}){0,8}""#
+    }
+
+    /// Any JSON value, nested up to four deep, with whitespace between its tokens.
+    fn json_value() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            Just("false".to_owned()),
+            r"-?(0|[1-9][0-9]{0,20})(\.[0-9]{1,3})?([eE][+-]?[0-9]{1,2})?",
+            json_string(),
+        ];
+        leaf.prop_recursive(4, 48, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec((ws(), inner.clone(), ws()), 0..4).prop_map(|items| {
+                    let items: Vec<String> =
+                        items.iter().map(|(a, v, b)| format!("{a}{v}{b}")).collect();
+                    format!("[{}]", items.join(","))
+                }),
+                proptest::collection::vec((ws(), json_string(), ws(), ws(), inner, ws()), 0..4)
+                    .prop_map(|entries| {
+                        let entries: Vec<String> = entries
+                            .iter()
+                            .map(|(a, k, b, c, v, d)| format!("{a}{k}{b}:{c}{v}{d}"))
+                            .collect();
+                        format!("{{{}}}", entries.join(","))
+                    }),
+            ]
+        })
+    }
+
+    /// A token answer with `value` under an unknown key before and after the known ones.
+    fn answer_around(value: &str, ws: &str) -> String {
+        format!(
+            "{{{ws}\"x\"{ws}:{ws}{value}{ws},\"access_token\":\"1000.ab\",\"expires_in\":60,\"y\":{value}}}{ws}"
+        )
+    }
+
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(status in 100u16..600, body in proptest::collection::vec(any::<u8>(), 0..256)) {
@@ -620,6 +802,50 @@ mod properties {
             if matches!(verdict, Err(Verdict::ReAuthorize(_))) {
                 prop_assert!(body.windows(12).any(|w| w == b"invalid_code"));
             }
+        }
+
+        #[test]
+        fn any_json_value_under_an_unknown_key_is_skipped(value in json_value(), ws in ws()) {
+            let body = answer_around(&value, &ws);
+            let grant = parse_token(Flow::Refresh, 200, body.as_bytes());
+            prop_assert!(grant.is_ok(), "{body}: {grant:?}");
+            let grant = grant.unwrap();
+            prop_assert_eq!(grant.access_token.expose(), "1000.ab");
+            prop_assert_eq!(grant.expires_in, Duration::from_secs(60));
+        }
+
+        #[test]
+        fn every_cut_of_a_valid_answer_is_truncated(value in json_value()) {
+            let body = answer_around(&value, "");
+            for cut in 1..body.len() {
+                prop_assert_eq!(
+                    parse_token(Flow::Refresh, 200, &body.as_bytes()[..cut]),
+                    Err(Verdict::Retryable(Fault::Truncated)),
+                    "{}", String::from_utf8_lossy(&body.as_bytes()[..cut])
+                );
+            }
+        }
+
+        #[test]
+        fn a_known_text_field_of_another_type_is_the_wrong_type(value in json_value()) {
+            prop_assume!(!value.starts_with('"') && value != "null");
+            let body = format!("{{\"access_token\":\"1000.ab\",\"scope\":{value}}}");
+            prop_assert_eq!(
+                parse_token(Flow::Refresh, 200, body.as_bytes()),
+                Err(Verdict::Malformed(Malformed::WrongType("scope")))
+            );
+        }
+
+        #[test]
+        fn a_body_broken_after_a_valid_value_is_not_json(value in json_value(), junk in "[\\]}:a-df-zA-DF-Z]") {
+            // Junk right after a complete value (nothing that could continue a number): never
+            // valid, never a cut.
+            let body = format!("{{\"x\":{value}{junk},\"access_token\":\"1000.ab\"}}");
+            prop_assert_eq!(
+                parse_token(Flow::Refresh, 200, body.as_bytes()),
+                Err(Verdict::Malformed(Malformed::NotJson)),
+                "{}", body
+            );
         }
 
         #[test]
