@@ -28,6 +28,10 @@ impl Cached {
         margin: std::time::Duration,
     ) -> Option<Self> {
         let secret = token.access_token.clone()?;
+        // Never hand out a token that cannot go into a header line (a damaged or hostile store).
+        if !zoho_oauth_core::secret::is_token_text(secret.expose().as_bytes()) {
+            return None;
+        }
         let lifetime = token.expires_at.saturating_duration_since(token.issued_at);
         let margin = margin.min(lifetime / 2);
         Some(Self {
