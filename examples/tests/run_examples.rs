@@ -1,11 +1,8 @@
 //! Runs every example against its own emulator and checks what Zoho saw, not only what it printed.
 
-use std::sync::{mpsc, Arc};
-use std::thread;
-use std::time::Duration;
+use std::sync::Arc;
 
-use zoho_oauth::core::{DataCenter, Environment, TokenSet};
-use zoho_oauth::{CredentialKey, TokenStore};
+use zoho_oauth::conformance::{self, LockScope, Profile, UnreleasedSaves};
 use zoho_oauth_emulator::{Counters, DEFAULT_USER_EMAIL};
 use zoho_oauth_examples::custom_store::MapStore;
 use zoho_oauth_examples::{
@@ -81,30 +78,11 @@ fn the_background_refresher_renews_the_token_once_before_it_expires() {
 }
 
 #[test]
-fn the_map_store_round_trips_token_sets_and_locks_one_key_at_a_time() {
-    let key =
-        |user: &str| CredentialKey::new(user, "1000.X", DataCenter::Eu, Environment::Production);
+fn the_map_store_passes_every_conformance_check_with_a_per_key_lock() {
     let store = Arc::new(MapStore::default());
-    let token = TokenSet::new("1000.refresh.token.abcd").expect("a valid refresh token");
-    store.save(&key("a"), &token).expect("saved");
-    assert_eq!(store.load(&key("a")).expect("loaded"), Some(token.clone()));
-    assert_eq!(store.list().expect("listed"), vec![key("a")]);
-
-    let held = store.lock(&key("a")).expect("locked");
-    drop(store.lock(&key("b")).expect("another key is not blocked"));
-    let (tx, rx) = mpsc::channel();
-    let other = Arc::clone(&store);
-    let waiter = thread::spawn(move || {
-        let lock = other.lock(&key("a"));
-        tx.send(lock.is_ok()).expect("the test is listening");
-    });
-    assert!(
-        rx.recv_timeout(Duration::from_millis(200)).is_err(),
-        "a second locker of the same key waits"
+    conformance::run_all(
+        &*store,
+        store.clone(),
+        Profile::new(UnreleasedSaves::Kept, LockScope::Key),
     );
-    held.release().expect("released");
-    assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(true));
-    waiter.join().expect("the waiter ends");
-    assert!(store.delete(&key("a")).expect("deleted"));
-    assert_eq!(store.load(&key("a")).expect("loaded"), None);
 }

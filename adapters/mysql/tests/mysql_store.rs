@@ -4,24 +4,18 @@
 //! database in the path is replaced by the scratch one). When it cannot be reached every test
 //! prints why and passes, except with `CI=true`: then it fails.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant as WallClock};
+use std::sync::Arc;
+use std::time::Duration;
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts};
-use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, TestRunner};
-use zoho_oauth::core::{DataCenter, Environment, Instant, Secret, TokenSet};
+use zoho_oauth::conformance::{self, token, LockEvidence, LockScope, Profile, UnreleasedSaves};
+use zoho_oauth::core::{DataCenter, Environment, Instant};
 use zoho_oauth::{CredentialKey, StoreError, TokenStore};
 use zoho_oauth_mysql::{MysqlStore, SCHEMA_VERSION};
 
 const DEFAULT_URL: &str = "mysql://root@127.0.0.1:3306/test";
 const CLIENT_ID: &str = "1000.7QJ2X8MZ0K5T4RBVN1HCW9EYDLUAPG";
-
-static NEXT_SCRATCH: AtomicUsize = AtomicUsize::new(0);
 
 /// A database of its own on the test server, dropped at the end of the test.
 struct Scratch {
@@ -38,24 +32,11 @@ impl Scratch {
         let connected = Opts::from_url(&base)
             .map_err(mysql::Error::from)
             .and_then(Conn::new);
-        let mut admin = match connected {
-            Ok(c) => c,
-            Err(e) => {
-                let why = format!(
-                    "MySQL/MariaDB is not reachable at ZOHO_OAUTH_TEST_MYSQL_URL (default {DEFAULT_URL}): {e}"
-                );
-                if std::env::var("CI").as_deref() == Ok("true") {
-                    panic!("{why}; CI=true requires the server");
-                }
-                eprintln!("skipped: {why}; start the server or set the URL (CI=true makes this a failure)");
-                return None;
-            }
-        };
-        let name = format!(
-            "zo_test_{}_{}",
-            std::process::id(),
-            NEXT_SCRATCH.fetch_add(1, Ordering::Relaxed)
-        );
+        let mut admin = conformance::connected_or_skip(
+            &format!("MySQL/MariaDB at ZOHO_OAUTH_TEST_MYSQL_URL (default {DEFAULT_URL})"),
+            connected,
+        )?;
+        let name = conformance::scratch_name();
         admin
             .query_drop(format!("DROP DATABASE IF EXISTS {name}"))
             .and_then(|()| admin.query_drop(format!("CREATE DATABASE {name}")))
@@ -109,23 +90,6 @@ fn key(user: &str) -> CredentialKey {
     CredentialKey::new(user, CLIENT_ID, DataCenter::Eu, Environment::Production)
 }
 
-/// A token set shaped like Zoho's: `1000.` + 32 hex + `.` + 32 hex tokens, one hour of life, the
-/// EU `api_domain`, CRM scopes and one mint.
-fn token(seed: u64) -> TokenSet {
-    let refresh = format!("1000.{:032x}.{:032x}", seed, seed.wrapping_mul(0x9e37_79b9));
-    let access = format!("1000.{:032x}.{:032x}", seed ^ 0xffff, seed.wrapping_add(7));
-    let mut t = TokenSet::new(&refresh).unwrap();
-    t.access_token = Some(Secret::new("access_token", &access).unwrap());
-    t.issued_at = Instant::from_millis(1_717_000_000_000 + seed * 1000);
-    t.expires_at = t.issued_at.saturating_add(Duration::from_secs(3600));
-    t.api_domain.push_str("https://www.zohoapis.eu").unwrap();
-    t.scope
-        .push_str("ZohoCRM.modules.ALL ZohoCRM.settings.READ")
-        .unwrap();
-    t.mints.record(t.issued_at);
-    t
-}
-
 /// The table as the SDKs' documentation creates it, with one row as the Python SDK's
 /// `DBStore.save_token` inserts it after a grant-token exchange.
 const SDK_TABLE_AND_ROW: &str = "
@@ -150,7 +114,7 @@ const SDK_TABLE_AND_ROW: &str = "
             '1717003600000','https://app.example.com/oauth/callback','https://www.zohoapis.eu');
 ";
 
-/// How often [`wait_until`] asks the server about lock waits. InnoDB serves `INNODB_TRX`,
+/// How often the conformance lock check asks the server about lock waits. InnoDB serves `INNODB_TRX`,
 /// `INNODB_LOCKS` and `INNODB_LOCK_WAITS` from one buffer that it refreshes only when it was last
 /// read more than 0.1 s ago (MySQL manual, "Persistence and Consistency of InnoDB Transaction and
 /// Locking Information"): polled more often, it keeps showing its first snapshot forever, taken
@@ -158,87 +122,26 @@ const SDK_TABLE_AND_ROW: &str = "
 /// server's own view, this is only the pace of asking.
 const LOCK_VIEW_POLL: Duration = Duration::from_millis(200);
 
-/// Poll `condition` every `every` until it holds; fail after 30 s or when `gave_up` says the
-/// other side is gone.
-fn wait_until(
-    what: &str,
-    every: Duration,
-    mut condition: impl FnMut() -> bool,
-    gave_up: impl Fn() -> bool,
-) {
-    let deadline = WallClock::now() + Duration::from_secs(30);
-    while !condition() {
-        assert!(!gave_up(), "the other thread ended before: {what}");
-        assert!(
-            WallClock::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        thread::sleep(every);
-    }
-}
-
 #[test]
-fn a_saved_token_loads_back_unchanged_and_a_second_save_replaces_it() {
-    let Some(db) = Scratch::new() else { return };
-    let store = db.store();
-    let ana = key("ana@example.com");
-    assert_eq!(store.load(&ana).unwrap(), None);
-    store.save(&ana, &token(1)).unwrap();
-    assert_eq!(store.load(&ana).unwrap(), Some(token(1)));
-    store.save(&ana, &token(2)).unwrap();
-    assert_eq!(store.load(&ana).unwrap(), Some(token(2)));
-    // Saving the same token again still finds its row (no second row).
-    store.save(&ana, &token(2)).unwrap();
-    assert_eq!(db.store().load(&ana).unwrap(), Some(token(2)));
-}
-
-#[test]
-fn keys_that_differ_only_in_data_centre_or_environment_are_separate_credentials() {
+fn each_credential_is_one_row_of_oauthtoken() {
     let Some(mut db) = Scratch::new() else { return };
     let store = db.store();
-    let eu = key("ana@example.com");
-    let mut us = eu.clone();
-    us.data_center = DataCenter::Us;
-    let mut sandbox = eu.clone();
-    sandbox.environment = Environment::Sandbox;
-    store.save(&eu, &token(1)).unwrap();
-    store.save(&us, &token(2)).unwrap();
-    store.save(&sandbox, &token(3)).unwrap();
-    assert_eq!(store.load(&eu).unwrap(), Some(token(1)));
-    assert_eq!(store.load(&us).unwrap(), Some(token(2)));
-    assert_eq!(store.load(&sandbox).unwrap(), Some(token(3)));
-    assert_eq!(db.count("SELECT COUNT(*) FROM oauthtoken"), 3);
-}
-
-#[test]
-fn list_delete_and_delete_all_see_exactly_the_stored_keys() {
-    let Some(db) = Scratch::new() else { return };
-    let store = db.store();
-    let (ana, bo) = (key("ana@example.com"), key("bo@example.com"));
-    assert_eq!(store.list().unwrap(), vec![]);
-    store.save(&bo, &token(1)).unwrap();
-    store.save(&ana, &token(2)).unwrap();
-    assert_eq!(store.list().unwrap(), vec![ana.clone(), bo.clone()]);
-
-    assert!(store.delete(&ana).unwrap());
-    assert!(
-        !store.delete(&ana).unwrap(),
-        "a second delete finds nothing"
+    let keys = conformance::keys();
+    for (i, k) in keys.iter().enumerate() {
+        store.save(k, &token(i as u64)).unwrap();
+    }
+    store.save(&keys[0], &token(0)).unwrap();
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM oauthtoken"),
+        keys.len() as i64
     );
-    assert_eq!(store.list().unwrap(), vec![bo.clone()]);
-    assert_eq!(store.load(&ana).unwrap(), None);
-
-    store.save(&ana, &token(3)).unwrap();
-    store.delete_all().unwrap();
-    assert_eq!(store.list().unwrap(), vec![]);
-    assert_eq!(store.load(&bo).unwrap(), None);
 }
 
 #[test]
 fn a_schema_from_a_newer_version_is_refused_and_left_untouched() {
     let Some(mut db) = Scratch::new() else { return };
     let store = db.store();
-    store.save(&key("ana@example.com"), &token(1)).unwrap();
+    store.save(&conformance::keys()[0], &token(1)).unwrap();
     drop(store);
     db.execute(&format!(
         "UPDATE zoho_oauth_schema SET version = {}",
@@ -295,84 +198,46 @@ fn stored_state_from_a_newer_encoding_is_refused_and_garbage_is_reported_corrupt
 }
 
 #[test]
-fn the_refresh_lock_excludes_a_holder_on_another_connection_until_released() {
+fn the_mysql_store_passes_every_conformance_check_against_a_second_connection() {
     let Some(mut db) = Scratch::new() else { return };
-    let holder = db.store();
-    let ana = key("ana@example.com");
-    let url = db.url.clone();
-
-    let mut held = holder.lock(&ana).unwrap();
-    let (seen_tx, seen_rx) = mpsc::channel();
-    let waiter = {
-        let ana = ana.clone();
-        thread::spawn(move || {
-            // Errors go to the main thread, which says what it was waiting for when it fails.
-            let seen = MysqlStore::connect(&url).and_then(|store| {
-                let mut locked = store.lock(&ana)?;
-                let seen = locked.load()?;
-                locked.release().map(|()| seen)
-            });
-            let _ = seen_tx.send(seen);
-        })
-    };
-    // The server itself says when the waiter waits for a row lock of this database's lock table.
+    let store = db.store();
+    let other = Arc::new(db.store());
+    // The server itself says when a connection waits for a row lock of this database's lock
+    // table (during the lock check, only the other store's can).
     let lock_table = format!("`{}`.`zoho_oauth_lock`", db.name);
-    wait_until(
-        "the waiter blocks on the lock",
-        LOCK_VIEW_POLL,
-        || {
-            let n: Option<i64> = db
-                .admin
-                .exec_first(
-                    "SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS w \
-                     JOIN information_schema.INNODB_LOCKS l ON l.lock_id = w.requested_lock_id \
-                     WHERE l.lock_table = ?",
-                    (&lock_table,),
-                )
-                .unwrap();
-            n == Some(1)
+    let mut waiting = || {
+        let n: Option<i64> = db
+            .admin
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS w \
+                 JOIN information_schema.INNODB_LOCKS l ON l.lock_id = w.requested_lock_id \
+                 WHERE l.lock_table = ?",
+                (&lock_table,),
+            )
+            .unwrap();
+        n == Some(1)
+    };
+    conformance::run_all(
+        &store,
+        other,
+        Profile {
+            lock_evidence: LockEvidence::BackendSaysWaiting {
+                every: LOCK_VIEW_POLL,
+                waiting: &mut waiting,
+            },
+            ..Profile::new(UnreleasedSaves::RolledBack, LockScope::Key)
         },
-        || waiter.is_finished(),
     );
-    assert!(
-        seen_rx.try_recv().is_err(),
-        "the waiter got the lock while it was held"
-    );
-
-    held.save(&token(1)).unwrap();
-    held.release().unwrap();
-    // The waiter's load ran under its lock, after our commit.
-    assert_eq!(seen_rx.recv().unwrap().unwrap(), Some(token(1)));
-    waiter.join().unwrap();
 }
 
 #[test]
-fn dropping_the_lock_without_release_rolls_back_and_frees_it() {
+fn the_lock_serialises_read_modify_write_across_processes() {
     let Some(db) = Scratch::new() else { return };
-    let store = db.store();
-    let ana = key("ana@example.com");
-    store.save(&ana, &token(1)).unwrap();
-    {
-        let mut locked = store.lock(&ana).unwrap();
-        assert_eq!(locked.load().unwrap(), Some(token(1)));
-        locked.save(&token(2)).unwrap();
-    }
-    assert_eq!(store.load(&ana).unwrap(), Some(token(1)));
-    // Free again: another connection takes it (a hang would fail the timeout below).
-    let (done_tx, done_rx) = mpsc::channel();
-    let url = db.url.clone();
-    let other_key = ana.clone();
-    thread::spawn(move || {
-        let other = MysqlStore::connect(&url).unwrap();
-        let mut locked = other.lock(&other_key).unwrap();
-        locked.save(&token(3)).unwrap();
-        locked.release().unwrap();
-        done_tx.send(()).unwrap();
-    });
-    done_rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the dropped lock was free");
-    assert_eq!(store.load(&ana).unwrap(), Some(token(3)));
+    conformance::locked_increments_across_processes(
+        "the_lock_serialises_read_modify_write_across_processes",
+        &db.url,
+        |url| MysqlStore::connect(url).unwrap(),
+    );
 }
 
 #[test]
@@ -443,7 +308,11 @@ fn saving_over_an_sdk_row_updates_it_in_place_and_keeps_what_the_store_does_not_
         Some("https://app.example.com/oauth/callback"),
         "redirect_url kept"
     );
-    assert_eq!(row[9].as_deref(), Some("https://www.zohoapis.eu"));
+    assert_eq!(
+        row[9].as_deref(),
+        Some("https://www.zohoapis.com"),
+        "the token's api_domain"
+    );
     assert_eq!(store.load(&ana).unwrap(), Some(t));
 }
 
@@ -511,105 +380,4 @@ fn a_refresh_the_sdk_writes_after_the_store_wins_and_keeps_the_mint_budget() {
     assert_eq!(after.refresh_token, before.refresh_token);
     assert_eq!(after.mints, before.mints);
     assert_eq!(after.scope, before.scope);
-}
-
-#[derive(Clone, Debug)]
-enum Op {
-    Save(usize, u64),
-    Load(usize),
-    Delete(usize),
-    List,
-    DeleteAll,
-    LockedSave(usize, u64),
-    LockedSaveDropped(usize, u64),
-}
-
-/// Keys that differ in case, trailing spaces (both equal under MySQL's default collations),
-/// client, data centre or environment only.
-fn model_keys() -> Vec<CredentialKey> {
-    let mut keys = vec![
-        key("ana@example.com"),
-        key("Ana@example.com"),
-        key("ana@example.com "),
-        CredentialKey::new(
-            "ana@example.com",
-            "1000.OTHERCLIENT",
-            DataCenter::Eu,
-            Environment::Production,
-        ),
-    ];
-    let mut us = key("ana@example.com");
-    us.data_center = DataCenter::Us;
-    keys.push(us);
-    let mut dev = key("ana@example.com");
-    dev.environment = Environment::Developer;
-    keys.push(dev);
-    keys
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    let k = 0..model_keys().len();
-    prop_oneof![
-        3 => (k.clone(), 0..1000u64).prop_map(|(k, s)| Op::Save(k, s)),
-        3 => k.clone().prop_map(Op::Load),
-        2 => k.clone().prop_map(Op::Delete),
-        1 => Just(Op::List),
-        1 => Just(Op::DeleteAll),
-        1 => (k.clone(), 0..1000u64).prop_map(|(k, s)| Op::LockedSave(k, s)),
-        1 => (k, 0..1000u64).prop_map(|(k, s)| Op::LockedSaveDropped(k, s)),
-    ]
-}
-
-#[test]
-fn the_store_behaves_like_a_map_from_key_to_token() {
-    let Some(db) = Scratch::new() else { return };
-    let store = db.store();
-    let keys = model_keys();
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases: 32,
-        ..ProptestConfig::default()
-    });
-    runner
-        .run(&proptest::collection::vec(op(), 1..16), |ops| {
-            store.delete_all().unwrap();
-            let mut model: HashMap<CredentialKey, TokenSet> = HashMap::new();
-            for op in ops {
-                match op {
-                    Op::Save(k, s) => {
-                        store.save(&keys[k], &token(s)).unwrap();
-                        model.insert(keys[k].clone(), token(s));
-                    }
-                    Op::Load(k) => {
-                        prop_assert_eq!(store.load(&keys[k]).unwrap(), model.get(&keys[k]).cloned())
-                    }
-                    Op::Delete(k) => prop_assert_eq!(
-                        store.delete(&keys[k]).unwrap(),
-                        model.remove(&keys[k]).is_some()
-                    ),
-                    Op::List => {
-                        let mut expected: Vec<_> = model.keys().cloned().collect();
-                        expected.sort();
-                        prop_assert_eq!(store.list().unwrap(), expected);
-                    }
-                    Op::DeleteAll => {
-                        store.delete_all().unwrap();
-                        model.clear();
-                    }
-                    Op::LockedSave(k, s) => {
-                        let mut locked = store.lock(&keys[k]).unwrap();
-                        prop_assert_eq!(locked.load().unwrap(), model.get(&keys[k]).cloned());
-                        locked.save(&token(s)).unwrap();
-                        locked.release().unwrap();
-                        model.insert(keys[k].clone(), token(s));
-                    }
-                    Op::LockedSaveDropped(k, s) => {
-                        let mut locked = store.lock(&keys[k]).unwrap();
-                        locked.save(&token(s)).unwrap();
-                        drop(locked);
-                    }
-                }
-            }
-            Ok(())
-        })
-        .unwrap();
 }

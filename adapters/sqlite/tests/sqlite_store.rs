@@ -1,66 +1,19 @@
-//! SqliteStore: round trip, permissions, schema versions, damaged rows, the `BEGIN IMMEDIATE`
-//! lock across threads and processes, and a HashMap model.
-
-// The same conformance checks the FileStore is held to.
-#[path = "../../std/tests/file_store_conformance/mod.rs"]
-mod conformance;
+//! SqliteStore: the conformance checks (across instances and processes), permissions, schema
+//! versions and damaged rows.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use proptest::prelude::*;
 use rusqlite::Connection;
+use zoho_oauth::conformance::{self, LockEvidence, LockScope, Profile, UnreleasedSaves};
 use zoho_oauth::{StoreError, TokenStore};
 use zoho_oauth_sqlite::{SqliteStore, SCHEMA_VERSION};
 
 fn store_in(dir: &tempfile::TempDir) -> (SqliteStore, PathBuf) {
     let path = dir.path().join("tokens.sqlite3");
     (SqliteStore::open(&path).unwrap(), path)
-}
-
-#[test]
-fn several_credentials_round_trip_and_survive_reopening() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, path) = store_in(&dir);
-    conformance::round_trip(&store);
-    for (i, k) in conformance::keys().iter().enumerate() {
-        store.save(k, &conformance::token(i as u64)).unwrap();
-    }
-    drop(store);
-    let reopened = SqliteStore::open(&path).unwrap();
-    for (i, k) in conformance::keys().iter().enumerate() {
-        assert_eq!(
-            reopened.load(k).unwrap(),
-            Some(conformance::token(i as u64))
-        );
-    }
-}
-
-#[test]
-fn loads_and_saves_through_the_lock_work_inside_its_transaction() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = store_in(&dir);
-    conformance::locked_load_and_save(&store);
-}
-
-#[test]
-fn dropping_the_lock_without_release_rolls_back_its_saves() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = store_in(&dir);
-    let key = &conformance::keys()[0];
-    store.save(key, &conformance::token(1)).unwrap();
-    let mut locked = store.lock(key).unwrap();
-    locked.save(&conformance::token(2)).unwrap();
-    // Readers outside the transaction still see the committed token (WAL).
-    assert_eq!(store.load(key).unwrap(), Some(conformance::token(1)));
-    drop(locked);
-    assert_eq!(store.load(key).unwrap(), Some(conformance::token(1)));
-    // And a released lock commits.
-    let mut locked = store.lock(key).unwrap();
-    locked.save(&conformance::token(3)).unwrap();
-    locked.release().unwrap();
-    assert_eq!(store.load(key).unwrap(), Some(conformance::token(3)));
 }
 
 #[cfg(unix)]
@@ -190,14 +143,15 @@ fn many_threads_opening_a_new_file_at_once_all_succeed() {
 }
 
 #[test]
-fn the_lock_excludes_a_second_holder_until_released() {
+fn the_sqlite_store_passes_every_conformance_check_against_a_second_instance() {
     let dir = tempfile::tempdir().unwrap();
     let (store, path) = store_in(&dir);
+    let other = Arc::new(SqliteStore::open(&path).unwrap());
     // Probe from a separate connection, as another process would: a write transaction that
     // does not wait.
     let probe = Connection::open(&path).unwrap();
     probe.busy_timeout(Duration::ZERO).unwrap();
-    let lock_is_free = || match probe.execute_batch("BEGIN IMMEDIATE") {
+    let mut lock_is_free = || match probe.execute_batch("BEGIN IMMEDIATE") {
         Ok(()) => {
             probe.execute_batch("ROLLBACK").unwrap();
             true
@@ -205,46 +159,24 @@ fn the_lock_excludes_a_second_holder_until_released() {
         Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => false,
         Err(e) => panic!("{e}"),
     };
-    conformance::lock_excludes_a_second_holder(&store, &lock_is_free);
+    conformance::run_all(
+        &store,
+        other,
+        Profile {
+            lock_evidence: LockEvidence::FreeProbe(&mut lock_is_free),
+            model_cases: 48,
+            ..Profile::new(UnreleasedSaves::RolledBack, LockScope::Store)
+        },
+    );
 }
 
 #[test]
 fn the_lock_serialises_read_modify_write_across_processes() {
-    const NAME: &str = "the_lock_serialises_read_modify_write_across_processes";
-    const PROCESSES: usize = 4;
-    const INCREMENTS: u64 = 25;
-    if let Some(path) = std::env::var_os(conformance::CHILD_ENV) {
-        let store = SqliteStore::open(PathBuf::from(path)).unwrap();
-        conformance::locked_increments(&store, INCREMENTS);
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
-    let (store, path) = store_in(&dir);
-    thread::scope(|s| {
-        s.spawn(|| conformance::run_children(NAME, &path, PROCESSES));
-        for i in 0..20 {
-            store
-                .save(
-                    &conformance::keys()[1 + i % 3],
-                    &conformance::token(i as u64),
-                )
-                .unwrap();
-        }
-    });
-    assert_eq!(conformance::counter(&store), PROCESSES as u64 * INCREMENTS);
-    for i in 17..20 {
-        let k = &conformance::keys()[1 + i % 3];
-        assert_eq!(store.load(k).unwrap(), Some(conformance::token(i as u64)));
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
-
-    #[test]
-    fn random_saves_and_deletes_agree_with_a_hashmap(ops in conformance::ops()) {
-        let dir = tempfile::tempdir().unwrap();
-        let (store, _) = store_in(&dir);
-        conformance::agrees_with_model(&store, &ops)?;
-    }
+    let path = dir.path().join("tokens.sqlite3");
+    conformance::locked_increments_across_processes(
+        "the_lock_serialises_read_modify_write_across_processes",
+        path.to_str().unwrap(),
+        |path| SqliteStore::open(path).unwrap(),
+    );
 }

@@ -31,6 +31,8 @@
 //! # Ok::<(), zoho_oauth::Error>(())
 //! ```
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod csv;
 pub mod file_store;
 pub mod key;

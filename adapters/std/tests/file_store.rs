@@ -1,46 +1,20 @@
-//! FileStore: round trip, permissions, corrupt and future files left untouched, crash safety,
-//! and the lock across threads and processes.
-
-mod file_store_conformance;
+//! FileStore: the conformance checks (across instances and processes), permissions,
+//! corrupt and future files left untouched, and crash safety.
 
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread;
 
-use file_store_conformance as conformance;
 use fs4::fs_std::FileExt;
+use zoho_oauth::conformance::{self, LockEvidence, LockScope, Profile, UnreleasedSaves};
 use zoho_oauth::file_store::FileStore;
 use zoho_oauth::{StoreError, TokenStore};
 
 fn store_in(dir: &tempfile::TempDir) -> (FileStore, PathBuf) {
     let path = dir.path().join("tokens");
     (FileStore::open(&path).unwrap(), path)
-}
-
-#[test]
-fn several_credentials_round_trip_and_survive_reopening() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, path) = store_in(&dir);
-    conformance::round_trip(&store);
-    for (i, k) in conformance::keys().iter().enumerate() {
-        store.save(k, &conformance::token(i as u64)).unwrap();
-    }
-    drop(store);
-    let reopened = FileStore::open(&path).unwrap();
-    for (i, k) in conformance::keys().iter().enumerate() {
-        assert_eq!(
-            reopened.load(k).unwrap(),
-            Some(conformance::token(i as u64))
-        );
-    }
-}
-
-#[test]
-fn loads_and_saves_through_the_lock_work_under_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = store_in(&dir);
-    conformance::locked_load_and_save(&store);
 }
 
 #[test]
@@ -216,54 +190,41 @@ fn readers_see_the_old_or_the_new_store_never_a_partial_write() {
 }
 
 #[test]
-fn the_lock_excludes_a_second_holder_until_released() {
+fn the_file_store_passes_every_conformance_check_against_a_second_instance() {
     let dir = tempfile::tempdir().unwrap();
-    let (store, _) = store_in(&dir);
+    let (store, path) = store_in(&dir);
+    let other = Arc::new(FileStore::open(&path).unwrap());
     let lock_path = store.lock_path().to_path_buf();
     // Probe with a separate open file description, as another process would.
-    let lock_is_free = || {
-        let f = OpenOptions::new().read(true).write(true).open(&lock_path);
-        match f {
-            Err(_) => true, // not created yet: nobody holds it
-            Ok(f) => {
-                let free = FileExt::try_lock_exclusive(&f).unwrap();
-                if free {
-                    FileExt::unlock(&f).unwrap();
-                }
-                free
+    let mut lock_is_free = || match OpenOptions::new().read(true).write(true).open(&lock_path) {
+        Err(_) => true, // not created yet: nobody holds it
+        Ok(f) => {
+            let free = FileExt::try_lock_exclusive(&f).unwrap();
+            if free {
+                FileExt::unlock(&f).unwrap();
             }
+            free
         }
     };
-    conformance::lock_excludes_a_second_holder(&store, &lock_is_free);
+    conformance::run_all(
+        &store,
+        other,
+        Profile {
+            lock_evidence: LockEvidence::FreeProbe(&mut lock_is_free),
+            // Every write fsyncs twice: keep the case count modest.
+            model_cases: 48,
+            ..Profile::new(UnreleasedSaves::Kept, LockScope::Store)
+        },
+    );
 }
 
 #[test]
 fn the_lock_serialises_read_modify_write_across_processes() {
-    const NAME: &str = "the_lock_serialises_read_modify_write_across_processes";
-    const PROCESSES: usize = 4;
-    const INCREMENTS: u64 = 25;
-    if let Some(path) = std::env::var_os(conformance::CHILD_ENV) {
-        let store = FileStore::open(PathBuf::from(path)).unwrap();
-        conformance::locked_increments(&store, INCREMENTS);
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
-    let (store, path) = store_in(&dir);
-    // Plain saves of other keys race with the children's locked ones and must not be lost either.
-    thread::scope(|s| {
-        s.spawn(|| conformance::run_children(NAME, &path, PROCESSES));
-        for i in 0..20 {
-            store
-                .save(
-                    &conformance::keys()[1 + i % 3],
-                    &conformance::token(i as u64),
-                )
-                .unwrap();
-        }
-    });
-    assert_eq!(conformance::counter(&store), PROCESSES as u64 * INCREMENTS);
-    for i in 17..20 {
-        let k = &conformance::keys()[1 + i % 3];
-        assert_eq!(store.load(k).unwrap(), Some(conformance::token(i as u64)));
-    }
+    let path = dir.path().join("tokens");
+    conformance::locked_increments_across_processes(
+        "the_lock_serialises_read_modify_write_across_processes",
+        path.to_str().unwrap(),
+        |path| FileStore::open(path).unwrap(),
+    );
 }

@@ -1,9 +1,7 @@
 //! Import from and export to the official SDKs' CSV token file.
 
-mod file_store_conformance;
-
-use file_store_conformance as conformance;
 use proptest::prelude::*;
+use zoho_oauth::conformance;
 use zoho_oauth::core::{DataCenter, Environment, Instant, TokenSet};
 use zoho_oauth::csv::{self, CsvError, CsvRecord};
 use zoho_oauth::CredentialKey;
