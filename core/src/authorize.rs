@@ -243,6 +243,19 @@ fn decode_field<'b>(
     })
 }
 
+/// Whether the redirect `query` (as [`parse_redirect`] takes it) carries exactly `expected_state`
+/// (compared in constant time), whatever else it says. A loopback listener uses it to ignore
+/// redirects that do not belong to the login in progress — a stale tab, a forged link, even one
+/// carrying `error=` — before handing the real one to [`parse_redirect`].
+pub fn carries_state(query: &str, expected_state: &str) -> bool {
+    let mut state_buf = [0u8; cap::STATE];
+    form::pairs(query_of(query)).any(|(raw_key, value)| {
+        raw_key == "state"
+            && form::decode_into(value, &mut state_buf)
+                .is_ok_and(|state| ct_eq(state.as_bytes(), expected_state.as_bytes()))
+    })
+}
+
 /// Parse and check the redirect of an authorization.
 ///
 /// `query` is the query string (`code=…&state=…`), with or without a leading `?`, or the whole
@@ -526,6 +539,20 @@ mod tests {
         );
         // The state is compared after decoding.
         assert!(parse_redirect(&eu_redirect("a%20b+c%26"), "a b c&", &US).is_ok());
+    }
+
+    #[test]
+    fn only_a_redirect_with_the_exact_state_carries_it() {
+        let state = "0123456789abcdef0123456789abcdef";
+        assert!(carries_state(&format!("code=x&state={state}"), state));
+        assert!(carries_state(
+            &format!("http://127.0.0.1:8765/callback?error=access_denied&state={state}"),
+            state
+        ));
+        assert!(!carries_state("code=x&state=0123", state));
+        assert!(!carries_state("error=access_denied", state));
+        assert!(!carries_state("", state));
+        assert!(!carries_state(&format!("code=x&state={state}0"), state));
     }
 
     #[test]

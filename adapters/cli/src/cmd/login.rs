@@ -7,8 +7,7 @@
 
 use std::process::{Command, Stdio};
 
-use zoho_oauth::core::authorize::RedirectError;
-use zoho_oauth::core::{form, secret};
+use zoho_oauth::core::authorize::{self, RedirectError};
 use zoho_oauth::Error;
 
 use crate::args::LoginArgs;
@@ -62,7 +61,7 @@ pub fn run(ctx: &Ctx, args: &LoginArgs) -> Result<(), CliError> {
     }
     let user = ctx.settings.user.as_deref();
     let (key, token) = listener.wait(timeout, |query| {
-        if !carries_state(query, &login.state) {
+        if !authorize::carries_state(query, &login.state) {
             // Not ours (a stale tab, a forged link): even an `error=` must not end this login.
             return Outcome::Ignore(
                 "This redirect does not carry the state of the login in progress, so it was ignored. \
@@ -84,16 +83,6 @@ pub fn run(ctx: &Ctx, args: &LoginArgs) -> Result<(), CliError> {
     };
     report(ctx, &key.user, &token, &how);
     Ok(())
-}
-
-/// Whether the query's `state` equals `expected` (constant time).
-fn carries_state(query: &str, expected: &str) -> bool {
-    form::pairs(query).any(|(k, v)| {
-        let mut buf = [0u8; 256];
-        k == "state"
-            && form::decode_into(v, &mut buf)
-                .is_ok_and(|decoded| secret::ct_eq(decoded.as_bytes(), expected.as_bytes()))
-    })
 }
 
 /// Ask the desktop to open `url`; failing is only worth a note.
@@ -118,18 +107,4 @@ fn open_browser(url: &str) -> std::io::Result<()> {
         let _ = child.wait();
     });
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_a_redirect_with_the_exact_state_is_ours() {
-        let state = "0123456789abcdef0123456789abcdef";
-        assert!(carries_state(&format!("code=x&state={state}"), state));
-        assert!(!carries_state("code=x&state=0123", state));
-        assert!(!carries_state("error=access_denied", state));
-        assert!(!carries_state("", state));
-    }
 }
