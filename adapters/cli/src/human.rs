@@ -73,12 +73,6 @@ pub fn unix_secs(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// Milliseconds since the Unix epoch of `at` (0 before it).
-pub fn unix_millis(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 /// Parse a duration flag: `300`, `300s`, `5m`, `5min`, `1h`, `1h30m`, `250ms`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("`{text}` is not a duration: write e.g. 300, 300s, 5m or 1h30m");

@@ -49,6 +49,11 @@ fn a_failed_refresh_serves_the_still_valid_token_with_a_warning() {
     assert_eq!(run.stdout.trim(), stored);
     assert!(run.stderr.contains("warning"), "{run:#?}");
     assert!(run.stderr.contains("still valid"), "{run:#?}");
+    // What happened (the refresh's own error), then what to do.
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{run:#?}");
+    assert!(lines[0].contains("500"), "{run:#?}");
+    assert!(lines[1].contains("hint: check the network"), "{run:#?}");
     assert!(
         w.emu.counters().faults_injected >= 1,
         "a refresh was attempted"

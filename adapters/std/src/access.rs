@@ -71,6 +71,11 @@ impl AccessToken {
         Self { inner }
     }
 
+    /// Not yet due for a refresh at `now`.
+    pub(crate) fn fresh_at(&self, now: Instant) -> bool {
+        self.inner.fresh_at(now)
+    }
+
     pub(crate) fn same_as(&self, other: &Cached) -> bool {
         std::ptr::eq(Arc::as_ptr(&self.inner), other) || self.inner.secret == other.secret
     }

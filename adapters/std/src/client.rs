@@ -105,6 +105,35 @@ impl Client {
         entry.obtain(&self.inner, Want::Current)
     }
 
+    /// [`access_token`](Client::access_token), and whether the token is served stale: when it is
+    /// due for a refresh (within the margin of its expiry, though still valid) because the last
+    /// refresh failed or is on hold, the second value is that refresh's error (network, Zoho,
+    /// throttle, spent mint budget), whose `Display` says what happened and what to do. `None`
+    /// when the token is fresh. Fails as `access_token` does, when no valid token can be served.
+    ///
+    /// ```no_run
+    /// # fn demo(client: &zoho_oauth::Client) -> Result<(), zoho_oauth::Error> {
+    /// let (token, refresh_error) = client.access_token_with_refresh_error("alice@example.com")?;
+    /// if let Some(e) = refresh_error {
+    ///     eprintln!("warning: serving a token that expires soon: {e}");
+    /// }
+    /// # let _ = token;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn access_token_with_refresh_error(
+        &self,
+        user: &str,
+    ) -> Result<(AccessToken, Option<Error>), Error> {
+        let entry = self.inner.entry(user)?;
+        let token = match self.inner.cached(user) {
+            Some(t) => t,
+            None => entry.obtain(&self.inner, Want::Current)?,
+        };
+        let stale = entry.stale_reason(&token, self.inner.s.clock.now());
+        Ok((token, stale))
+    }
+
     /// Refresh `user`'s access token now if it is due (`force == false`), or even if it is fresh
     /// (`force == true`; the mint budget still applies).
     pub fn refresh(&self, user: &str, force: bool) -> Result<AccessToken, Error> {

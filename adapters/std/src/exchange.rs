@@ -9,8 +9,9 @@ use crate::access::AccessToken;
 use crate::client::{Client, Inner};
 use crate::error::Error;
 use crate::key::CredentialKey;
+use crate::owner::{Owner, UserSource};
 use crate::refresh::{new_machine, verdict_error};
-use crate::{random, send, trust, user_info};
+use crate::{random, send, trust};
 
 impl Client {
     /// Exchange a Self Client grant token (from Zoho's API console) for `user`'s tokens and store
@@ -21,8 +22,13 @@ impl Client {
         let redirect = self.inner.s.redirect_uri.clone();
         let accounts = self.inner.s.accounts.clone();
         self.inner
-            .exchange(Some(user), grant_token, redirect.as_deref(), accounts)
-            .map(|(_, t)| t)
+            .exchange(
+                Owner::Named(user),
+                grant_token,
+                redirect.as_deref(),
+                accounts,
+            )
+            .map(|(_, t, _)| t)
     }
 
     /// Exchange a grant token obtained through the browser flow with `redirect_uri`.
@@ -34,8 +40,56 @@ impl Client {
     ) -> Result<AccessToken, Error> {
         let accounts = self.inner.s.accounts.clone();
         self.inner
-            .exchange(Some(user), grant_token, Some(redirect_uri), accounts)
-            .map(|(_, t)| t)
+            .exchange(
+                Owner::Named(user),
+                grant_token,
+                Some(redirect_uri),
+                accounts,
+            )
+            .map(|(_, t, _)| t)
+    }
+
+    /// Exchange a grant token and store the credential under its owner's e-mail, asked from
+    /// `/oauth/user/info` with the new access token — or under `fallback_user` when that cannot
+    /// be learnt (the grant's scope lacks `aaaserver.profile.READ`, or user info failed); the
+    /// [`UserSource`] says which, and why. The credential is saved once, under its final key:
+    /// nothing is stored when the exchange fails, and no temporary credential ever is.
+    ///
+    /// `redirect_uri`: the one a browser-flow grant was issued for; `None` sends the builder's
+    /// [`redirect_uri`](crate::ClientBuilder::redirect_uri), if any (Self Client grants need none).
+    /// A used or expired grant gives [`Error::NeedsAuthorization`]: generate a new one.
+    ///
+    /// ```no_run
+    /// use zoho_oauth::{Client, UserSource};
+    /// # fn demo(client: &Client) -> Result<(), zoho_oauth::Error> {
+    /// let (key, token, source) = client.exchange_grant_as_owner("1000.grant…", None, "default")?;
+    /// match source {
+    ///     UserSource::Learned => println!("stored the credential of {}", key.user),
+    ///     UserSource::Fallback(why) => println!("stored under {}: {why}", key.user),
+    ///     _ => {}
+    /// }
+    /// let same = client.access_token(&key.user)?;
+    /// # let _ = (token, same);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn exchange_grant_as_owner(
+        &self,
+        grant_token: &str,
+        redirect_uri: Option<&str>,
+        fallback_user: &str,
+    ) -> Result<(CredentialKey, AccessToken, UserSource), Error> {
+        let s = &self.inner.s;
+        let redirect = redirect_uri.or(s.redirect_uri.as_deref());
+        let (key, token, source) = self.inner.exchange(
+            Owner::LearnOr(fallback_user),
+            grant_token,
+            redirect,
+            s.accounts.clone(),
+        )?;
+        let source =
+            source.ok_or_else(|| Error::Core("an owner to learn came back named".into()))?;
+        Ok((key, token, source))
     }
 
     /// Store an existing refresh token for `user` (replacing any stored credential); the next
@@ -54,20 +108,18 @@ impl Client {
 }
 
 impl Inner {
-    /// Exchange `code` at `accounts` and store the tokens under `user` (learnt from user info
-    /// when `None`).
+    /// Exchange `code` at `accounts`, decide the user as `owner` says, and only then store the
+    /// tokens under that user's key. The source is `None` when the user was named.
     pub(crate) fn exchange(
         &self,
-        user: Option<&str>,
+        owner: Owner<'_>,
         code: &str,
         redirect_uri: Option<&str>,
         accounts: Origin,
-    ) -> Result<(CredentialKey, AccessToken), Error> {
+    ) -> Result<(CredentialKey, AccessToken, Option<UserSource>), Error> {
         let s = &self.s;
-        let shown_user = user.unwrap_or("(from user info)");
-        if user == Some("") {
-            return Err(Error::Config("the user e-mail is empty".into()));
-        }
+        let shown_user = owner.shown();
+        owner.check()?;
         let mut credentials = s.credentials.clone();
         credentials.set_accounts(accounts.clone());
         let mut machine = Machine::new(credentials, s.config);
@@ -90,7 +142,10 @@ impl Inner {
             send::send(&*s.transport, &req, "exchange", shown_user)
         };
         drop(buf);
-        let placeholder_key = || self.key(user.unwrap_or("(user not yet known)"));
+        let placeholder_key = || match owner {
+            Owner::Named(user) => self.key(user),
+            Owner::Learn | Owner::LearnOr(_) => self.key("(user not yet known)"),
+        };
         let mut resp = match sent {
             Ok(resp) => resp,
             Err(e) => {
@@ -118,17 +173,12 @@ impl Inner {
         // Before anything else is done with it: is this token for our data centre and environment?
         let api_domain =
             trust::api_domain(&s.accounts, s.data_center, s.environment, &token.api_domain)?;
-        let user = match user {
-            Some(u) => u.to_owned(),
-            None => {
-                let access = token.access_token.as_ref().ok_or_else(|| {
-                    Error::Zoho(Verdict::Malformed(
-                        zoho_oauth_core::response::Malformed::MissingField("access_token"),
-                    ))
-                })?;
-                user_info::fetch(self, &accounts, access.expose(), shown_user)?.email
-            }
-        };
+        let access = token.access_token.as_ref().ok_or_else(|| {
+            Error::Zoho(Verdict::Malformed(
+                zoho_oauth_core::response::Malformed::MissingField("access_token"),
+            ))
+        })?;
+        let (user, source) = owner.resolve(self, &accounts, access.expose())?;
         let key = self.key(&user);
         let entry = self.insert_entry(key.clone(), None);
         let mut machine_for_entry = new_machine(self);
@@ -141,6 +191,6 @@ impl Inner {
             api_domain = api_domain.as_str(),
             "grant exchanged and credential stored"
         );
-        Ok((key, access))
+        Ok((key, access, source))
     }
 }

@@ -31,6 +31,7 @@ use crate::access::AccessToken;
 use crate::client::Client;
 use crate::error::Error;
 use crate::key::CredentialKey;
+use crate::owner::Owner;
 
 impl Client {
     /// Start a browser login: the URL to send the user to (offline access, consent prompt, a
@@ -88,11 +89,14 @@ impl Client {
                 });
             }
         }
-        self.inner.exchange(
-            user,
-            cb.code.expose(),
-            Some(&login.redirect_uri),
-            cb.accounts.clone(),
-        )
+        let owner = user.map_or(Owner::Learn, Owner::Named);
+        self.inner
+            .exchange(
+                owner,
+                cb.code.expose(),
+                Some(&login.redirect_uri),
+                cb.accounts.clone(),
+            )
+            .map(|(key, token, _)| (key, token))
     }
 }

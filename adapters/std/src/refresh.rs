@@ -104,6 +104,15 @@ impl Entry {
             .then(|| AccessToken::from_cached(Arc::clone(c)))
     }
 
+    /// Why `token` is served stale: `None` while it is fresh at `now`, else the failure of the
+    /// last refresh of this credential (waits for a refresh in flight).
+    pub(crate) fn stale_reason(&self, token: &AccessToken, now: Instant) -> Option<Error> {
+        if token.fresh_at(now) {
+            return None;
+        }
+        self.lock_slot().last_error.as_ref().map(Error::duplicate)
+    }
+
     pub(crate) fn needs_authorization(&self) -> bool {
         self.needs_auth.load(Ordering::Acquire)
     }

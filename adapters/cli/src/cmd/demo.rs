@@ -8,14 +8,14 @@ use std::time::SystemTime;
 
 use serde_json::json;
 use zoho_oauth::core::Method;
-use zoho_oauth::{Client, TokenStore};
+use zoho_oauth::{Client, TokenStore, UserSource};
 use zoho_oauth_emulator::{
     DataCenter, Emulator, SelfClientCode, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
 };
 use zoho_oauth_sqlite::SqliteStore;
 use zoho_oauth_ureq::UreqTransport;
 
-use crate::cmd::exchange::rename;
+use crate::cmd::exchange::DEFAULT_USER;
 use crate::exit::CliError;
 use crate::{human, out};
 
@@ -75,7 +75,7 @@ pub fn run(json: bool) -> Result<(), CliError> {
         Arc::new(SqliteStore::open(&db).map_err(|e| failed("open the store")(&e))?);
     let client = Client::builder(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
         .accounts_origin(&base)
-        .store_arc(Arc::clone(&store))
+        .store_arc(store)
         .transport(UreqTransport::new())
         .build()?;
 
@@ -83,11 +83,11 @@ pub fn run(json: bool) -> Result<(), CliError> {
     let code = emulator
         .mint_self_client_code(&SelfClientCode::default())
         .map_err(|e| failed("mint a grant token")(&e))?;
-    let pending = ".demo-pending";
-    client.exchange_grant(pending, &code)?;
-    let info = client.user_info(pending)?;
-    rename(&client, store.as_ref(), pending, &info.email)?;
-    let user = info.email.clone();
+    let (key, _, source) = client.exchange_grant_as_owner(&code, None, DEFAULT_USER)?;
+    if let UserSource::Fallback(e) = source {
+        return Err(failed("learn the user")(&e));
+    }
+    let user = key.user;
     let status = client
         .status()?
         .into_iter()

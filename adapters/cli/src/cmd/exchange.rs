@@ -1,16 +1,14 @@
 //! `exchange`: the Self Client flow: a grant token becomes a stored credential.
 //!
-//! Without `--user` the credential is first stored under a temporary name, its owner is learned
-//! from `/oauth/user/info`, and it is then moved to the owner's e-mail (or to `default` when the
-//! scope does not allow asking), saving the new key before deleting the temporary one so that no
-//! crash loses the refresh token.
+//! Without `--user` the library stores the credential under its owner's e-mail, learned from
+//! `/oauth/user/info`, or under `default` when the scope does not allow asking.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::json;
 use zoho_oauth::core::response::Verdict;
-use zoho_oauth::{AccessToken, Client, Error, TokenStore};
+use zoho_oauth::{AccessToken, Client, Error, UserSource};
 
 use crate::args::ExchangeArgs;
 use crate::cmd::secret_arg;
@@ -26,41 +24,30 @@ pub fn run(ctx: &Ctx, args: &ExchangeArgs) -> Result<(), CliError> {
     let code = secret_arg(&args.grant_token, "grant token")?;
     let store = ctx.store()?;
     let client = ctx.client_with(Arc::clone(&store))?;
-    let exchange = |user: &str| -> Result<AccessToken, Error> {
-        match &args.redirect_uri {
-            Some(uri) => client.exchange_grant_with_redirect(user, &code, uri),
-            None => client.exchange_grant(user, &code),
-        }
-    };
+    let before = refresh_hints(&client);
+    let redirect = args.redirect_uri.as_deref();
     let (user, token, how) = match &ctx.settings.user {
-        Some(user) => (
-            user.clone(),
-            exchange(user).map_err(exchange_error)?,
-            Learned::Given,
-        ),
-        None => {
-            let pending = pending_name();
-            let token = exchange(&pending).map_err(exchange_error)?;
-            let (user, how) = match client.user_info(&pending) {
-                Ok(info) => (info.email, Learned::FromUserInfo),
-                Err(Error::Zoho(Verdict::MissingScope)) => {
-                    (DEFAULT_USER.to_owned(), Learned::NoScope)
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "user info failed after the exchange");
-                    (DEFAULT_USER.to_owned(), Learned::Failed(e.to_string()))
-                }
+        Some(user) => {
+            let token = match redirect {
+                Some(uri) => client.exchange_grant_with_redirect(user, &code, uri),
+                None => client.exchange_grant(user, &code),
             };
-            rename(&client, store.as_ref(), &pending, &user)?;
-            (user, token, how)
+            (user.clone(), token.map_err(exchange_error)?, Learned::Given)
+        }
+        None => {
+            let (key, token, source) = client
+                .exchange_grant_as_owner(&code, redirect, DEFAULT_USER)
+                .map_err(exchange_error)?;
+            (key.user, token, Learned::from(source))
         }
     };
+    note_replaced(&client, &before, &user);
     report(ctx, &user, &token, &how);
     Ok(())
 }
 
 /// An exchange failure in the words of the exchange: a rejected code is a used or expired grant
-/// token (whatever temporary name the credential had).
+/// token.
 fn exchange_error(e: Error) -> CliError {
     match e {
         Error::NeedsAuthorization { .. } | Error::Zoho(Verdict::ReAuthorize(_)) => CliError::new(
@@ -69,6 +56,29 @@ fn exchange_error(e: Error) -> CliError {
             "generate a new grant token in the API console (Self Client) and exchange it right away",
         ),
         other => other.into(),
+    }
+}
+
+/// The last four characters of each stored user's refresh token (empty when the store cannot say).
+fn refresh_hints(client: &Client) -> Vec<(String, String)> {
+    client
+        .status()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| (s.user, s.refresh_hint))
+        .collect()
+}
+
+/// Say so when the exchange replaced another credential of `user` (which Zoho still honours).
+fn note_replaced(client: &Client, before: &[(String, String)], user: &str) {
+    let Some((_, old)) = before.iter().find(|(u, _)| u == user) else {
+        return;
+    };
+    let now = refresh_hints(client);
+    if now.iter().any(|(u, hint)| u == user && hint != old) {
+        out::note(format!(
+            "note: replaced the credential stored before for {user} (refresh token …{old}; it stays valid at Zoho until revoked)"
+        ));
     }
 }
 
@@ -84,45 +94,15 @@ pub enum Learned {
     Failed(String),
 }
 
-/// A temporary user name no e-mail can collide with.
-fn pending_name() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!(".pending-exchange-{}-{nanos}", std::process::id())
-}
-
-/// Move the credential of `from` to `to` (save first, then delete).
-pub fn rename(
-    client: &Client,
-    store: &dyn TokenStore,
-    from: &str,
-    to: &str,
-) -> Result<(), CliError> {
-    let (from_key, to_key) = (client.key(from), client.key(to));
-    let fail = |e: zoho_oauth::StoreError| {
-        CliError::other(
-            format!("storing the new credential under {to} failed: {e}"),
-            "check the store; the credential may remain under a `.pending-exchange-…` user (see `zoho-oauth status`)",
-        )
-    };
-    let token = store.load(&from_key).map_err(fail)?.ok_or_else(|| {
-        CliError::other(
-            "the new credential vanished from the store before it could be renamed",
-            "exchange a new grant token",
-        )
-    })?;
-    if let Ok(Some(old)) = store.load(&to_key) {
-        if old.refresh_token != token.refresh_token {
-            out::note(format!(
-                "note: replaced the credential stored before for {to} (refresh token …{}; it stays valid at Zoho until revoked)",
-                old.refresh_token.hint()
-            ));
+impl From<UserSource> for Learned {
+    fn from(source: UserSource) -> Self {
+        match source {
+            UserSource::Learned => Learned::FromUserInfo,
+            UserSource::Fallback(Error::Zoho(Verdict::MissingScope)) => Learned::NoScope,
+            UserSource::Fallback(e) => Learned::Failed(e.to_string()),
+            _ => Learned::Failed("the library did not say how it chose the user".to_owned()),
         }
     }
-    store.save(&to_key, &token).map_err(fail)?;
-    store.delete(&from_key).map_err(fail)?;
-    Ok(())
 }
 
 /// Say what was stored.

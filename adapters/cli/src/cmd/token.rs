@@ -1,11 +1,10 @@
 //! `token` and `header`: print a valid access token (or the whole header line) for scripts.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde_json::json;
-use zoho_oauth::core::Config;
-use zoho_oauth::{AccessToken, Client, CredentialKey, TokenStore};
+use zoho_oauth::{AccessToken, Client};
 
 use crate::context::Ctx;
 use crate::exit::CliError;
@@ -16,7 +15,7 @@ pub fn run(ctx: &Ctx, header: bool) -> Result<(), CliError> {
     let store = ctx.store()?;
     let client = ctx.client_with(Arc::clone(&store))?;
     let user = ctx.user(&client)?;
-    let token = valid_token(&client, store.as_ref(), &user)?;
+    let token = valid_token(&client, &user)?;
     if ctx.json {
         let mut v = json!({
             "user": user,
@@ -38,44 +37,22 @@ pub fn run(ctx: &Ctx, header: bool) -> Result<(), CliError> {
 }
 
 /// A valid access token, refreshed if it is due. When the refresh fails (or is on hold: backoff,
-/// throttle, spent budget) but the stored token has not expired, the client serves that token;
-/// this says so on stderr.
-pub fn valid_token(
-    client: &Client,
-    store: &dyn TokenStore,
-    user: &str,
-) -> Result<AccessToken, CliError> {
-    let token = client.access_token(user)?;
-    let now = SystemTime::now();
-    if still_due(store, &client.key(user), &token, now) {
+/// throttle, spent budget) but the stored token has not expired, the client serves that token
+/// with the refresh's error; this says so on stderr: what happened, then what to do.
+pub fn valid_token(client: &Client, user: &str) -> Result<AccessToken, CliError> {
+    let (token, refresh_error) = client.access_token_with_refresh_error(user)?;
+    if let Some(e) = refresh_error {
+        let why = CliError::from(e);
         out::warn(format!(
-            "could not refresh the access token of {user} (rerun with -v for why); the stored one is still valid and {} — using it",
-            human::expiry(token.expires_at(), now)
+            "could not refresh the access token of {user} ({}); the stored one is still valid and {} — using it",
+            why.what,
+            human::expiry(token.expires_at(), SystemTime::now())
         ));
+        out::note(format!("  hint: {}", why.todo));
         tracing::warn!(
             user,
             "served a still-valid token after a failed or deferred refresh"
         );
     }
     Ok(token)
-}
-
-/// Whether `token` is the stored one and is past its refresh time (expiry minus the margin,
-/// which the client clamps to half the token's lifetime): then the refresh did not happen.
-fn still_due(
-    store: &dyn TokenStore,
-    key: &CredentialKey,
-    token: &AccessToken,
-    now: SystemTime,
-) -> bool {
-    let Ok(Some(stored)) = store.load(key) else {
-        return false;
-    };
-    let lifetime = stored
-        .expires_at
-        .saturating_duration_since(stored.issued_at);
-    let margin = Config::default().refresh_margin.min(lifetime / 2);
-    let refresh_at = token.expires_at().checked_sub(margin).unwrap_or(UNIX_EPOCH);
-    let same = human::unix_millis(token.expires_at()) == stored.expires_at.as_millis();
-    same && now >= refresh_at
 }
