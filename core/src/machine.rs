@@ -234,7 +234,8 @@ impl core::error::Error for MachineError {}
 /// expired token, and keeps returning the current one while a refresh is pending or failing; a
 /// refresh is due `margin` before expiry (never more than half the lifetime); at most
 /// `budget_mints` mints per rolling `budget_window`, recorded in the [`TokenSet`]; faults back off
-/// exponentially with the caller's jitter; a throttle waits `throttle_wait`; `invalid_code` on a
+/// exponentially with the caller's jitter; a throttle, or too many grant codes on an exchange
+/// ([`Verdict::TooManyGrantCodes`]), waits `throttle_wait`; `invalid_code` on a
 /// refresh stops at [`Poll::NeedsAuthorization`]; no error path drops the refresh token.
 #[derive(Debug)]
 pub struct Machine {
@@ -653,7 +654,10 @@ impl Machine {
                     }
                 }
             },
-            Verdict::Throttled => {
+            // Too many grant codes: wait like a throttle, keeping the grant. After the wait it
+            // is tried once more: still alive (codes live up to 10 minutes) it may pass, else it
+            // is `invalid_code` and dropped; a new `set_grant` ends the wait at once.
+            Verdict::Throttled | Verdict::TooManyGrantCodes => {
                 self.pause = Some((
                     now.saturating_add(self.config.throttle_wait),
                     WaitReason::Throttled,

@@ -68,6 +68,11 @@ pub enum Verdict {
     Retryable(Fault),
     /// Zoho's "Access Denied" throttle: wait for the window to pass without retrying.
     Throttled,
+    /// `access_denied` on a grant exchange: the client was issued more than 10 grant codes in
+    /// 10 minutes, and Zoho refuses its codes until the window rolls. Wait (the
+    /// [`Machine`](crate::Machine) pauses for `throttle_wait`), then generate a new code. On a
+    /// refresh, `access_denied` is [`Verdict::Throttled`] instead.
+    TooManyGrantCodes,
     /// The grant or the refresh token is no longer valid: authorize again.
     ReAuthorize(ReAuthReason),
     /// The client id or secret is wrong.
@@ -195,6 +200,10 @@ impl fmt::Display for Verdict {
                 "Zoho throttled this client (\"Access Denied\", too many requests): wait about ten minutes \
                  before the next token request, since every retry during the block prolongs it",
             ),
+            Self::TooManyGrantCodes => f.write_str(
+                "Zoho refuses more than 10 grant codes per 10 minutes for this client (access_denied): \
+                 wait up to 10 minutes, then generate a new code and exchange it at once",
+            ),
             Self::ReAuthorize(reason) => reason.fmt(f),
             Self::BadClient { error: BadClientKind::InvalidClient, wrong_data_center_hint: true } => f.write_str(
                 "Zoho does not know this client at this data centre: check the data centre (accounts server) \
@@ -306,6 +315,9 @@ impl fmt::Display for ForbiddenChar {
 /// [`Machine`](crate::Machine) decides whether that is enough. `expires_in` is seconds, unless
 /// `expires_in_sec` is present (old servers), in which case `expires_in` is milliseconds; when
 /// both are missing the token lives 3600 s.
+///
+/// `{"error":"access_denied"}` is [`Verdict::TooManyGrantCodes`] on an exchange (Zoho's "too many
+/// grant codes") and [`Verdict::Throttled`] on a refresh.
 ///
 /// The tokens must be visible ASCII (`!` to `~`) and `api_domain` free of control characters and
 /// blanks, since they go into header lines: anything else is [`Malformed::ForbiddenCharacter`].
@@ -484,8 +496,16 @@ fn error_verdict(
             error: BadClientKind::InvalidClientSecret,
             wrong_data_center_hint: false,
         },
-        // An OAuth error code (`invalid_token`, `access_denied`…) is a verdict on the request,
-        // whatever `status` says.
+        // Zoho's "too many grant codes" on an exchange. On a refresh no grant code is involved:
+        // the closest reading is the throttle, whose own `error` is "Access Denied"; waiting its
+        // window is gentler than backing off from one second, which could prolong a block.
+        "access_denied" if status < 500 => match flow {
+            Some(Flow::Exchange) => Verdict::TooManyGrantCodes,
+            Some(Flow::Refresh) => Verdict::Throttled,
+            None => Verdict::BadRequest(diagnostic_text(raw_error)),
+        },
+        // An OAuth error code (`invalid_token`, `unsupported_grant_type`…) is a verdict on the
+        // request, whatever `status` says.
         code if is_oauth_code(code) && status < 500 => Verdict::BadRequest(diagnostic_text(code)),
         // The throttle: `status:"failure"` with a human text instead of a code: "Access Denied"
         // in English, localized elsewhere ("拒绝访问"), so the text itself is not compared.

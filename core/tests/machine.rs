@@ -14,6 +14,7 @@ const EXCHANGE_OK: &[u8] = br#"{"access_token":"1000.access.one","refresh_token"
 const EXCHANGE_ONLINE: &[u8] = br#"{"access_token":"1000.access.online","api_domain":"https://www.zohoapis.com","token_type":"Bearer","expires_in":3600}"#;
 const INVALID_CODE: &[u8] = br#"{"error":"invalid_code"}"#;
 const THROTTLE: &[u8] = br#"{"error":"Access Denied","error_description":"You have made too many requests continuously. Please try again after some time.","status":"failure"}"#;
+const ACCESS_DENIED: &[u8] = br#"{"error":"access_denied"}"#;
 const HTML: &[u8] = b"<html><head><title>502 Bad Gateway</title></head></html>";
 
 fn at(ms_after_t0: u64) -> Instant {
@@ -399,6 +400,96 @@ fn a_refused_grant_falls_back_to_the_kept_refresh_token() {
         }
     ));
     assert_eq!(m.access_token(at(secs(10))), Some("1000.access.one"));
+}
+
+#[test]
+fn too_many_grant_codes_waits_like_a_throttle_then_tries_the_code_once_more() {
+    let mut m = machine();
+    m.set_grant("1000.grant", None).unwrap();
+    assert_eq!(m.poll(at(0)), Poll::Send(RequestKind::Exchange));
+    assert_eq!(
+        m.handle_response(at(0), 200, ACCESS_DENIED, 0),
+        Err(Verdict::TooManyGrantCodes)
+    );
+    let until = at(secs(600));
+    let waiting = Poll::Wait {
+        until: Some(until),
+        reason: WaitReason::Throttled,
+    };
+    assert_eq!(
+        m.state(),
+        State::Waiting {
+            until,
+            reason: WaitReason::Throttled
+        }
+    );
+    assert_eq!(m.last_verdict(), Some(&Verdict::TooManyGrantCodes));
+    // No retry of the refused code before the window has passed, however often polled.
+    for now in [0, secs(1), secs(60), secs(599)] {
+        assert_eq!(m.poll(at(now)), waiting);
+        assert_eq!(m.wake_at(at(now)), Some(until));
+    }
+    // Then once: by now the code has usually expired, which ends the attempt.
+    assert_eq!(m.poll(until), Poll::Send(RequestKind::Exchange));
+    let mut buf = [0u8; 2048];
+    let body = m.write_request(&mut buf).unwrap().body.to_vec();
+    assert!(body.ends_with(b"&code=1000.grant"));
+    assert_eq!(
+        m.handle_response(until, 200, INVALID_CODE, 0),
+        Err(Verdict::ReAuthorize(ReAuthReason::GrantUsedOrExpired))
+    );
+    assert_eq!(m.poll(until), Poll::NeedsAuthorization);
+}
+
+#[test]
+fn a_new_grant_ends_the_wait_after_too_many_grant_codes() {
+    let mut m = machine();
+    m.set_grant("1000.grant.one", None).unwrap();
+    let _ = m.poll(at(0));
+    let _ = m.handle_response(at(0), 200, ACCESS_DENIED, 0);
+    m.set_grant("1000.grant.two", None).unwrap();
+    assert_eq!(m.poll(at(secs(1))), Poll::Send(RequestKind::Exchange));
+    let mut buf = [0u8; 2048];
+    let body = m.write_request(&mut buf).unwrap().body.to_vec();
+    assert!(body.ends_with(b"&code=1000.grant.two"));
+    assert_eq!(
+        m.handle_response(at(secs(1)), 200, EXCHANGE_OK, 0),
+        Ok(Event::Exchanged)
+    );
+}
+
+#[test]
+fn too_many_grant_codes_keeps_the_current_token_and_refresh_token() {
+    let mut m = exchanged();
+    m.set_grant("1000.grant.two", None).unwrap();
+    let _ = m.poll(at(secs(10)));
+    assert_eq!(
+        m.handle_response(at(secs(10)), 200, ACCESS_DENIED, 0),
+        Err(Verdict::TooManyGrantCodes)
+    );
+    assert_eq!(m.access_token(at(secs(500))), Some("1000.access.one"));
+    assert_eq!(
+        m.token().unwrap().refresh_token.expose(),
+        "1000.refresh.one"
+    );
+}
+
+#[test]
+fn access_denied_on_a_refresh_waits_like_the_throttle() {
+    let mut m = exchanged();
+    let now = secs(3540);
+    assert_eq!(m.poll(at(now)), Poll::Send(RequestKind::Refresh));
+    assert_eq!(
+        m.handle_response(at(now), 200, ACCESS_DENIED, 0),
+        Err(Verdict::Throttled)
+    );
+    assert_eq!(
+        m.poll(at(now + 1)),
+        Poll::Wait {
+            until: Some(at(now + secs(600))),
+            reason: WaitReason::Throttled
+        }
+    );
 }
 
 #[test]

@@ -31,6 +31,8 @@ enum Answer {
         with_refresh: bool,
     },
     InvalidCode,
+    /// `{"error":"access_denied"}`: too many grant codes on an exchange, the throttle on a refresh.
+    AccessDenied,
     Throttle {
         status: u16,
         chinese: bool,
@@ -63,6 +65,7 @@ fn answer() -> impl Strategy<Value = Answer> {
         6 => (prop_oneof![Just(3600u64), Just(600), Just(90), Just(2)], prop::bool::weighted(0.85))
             .prop_map(|(expires_in_s, with_refresh)| Answer::Success { expires_in_s, with_refresh }),
         1 => Just(Answer::InvalidCode),
+        1 => Just(Answer::AccessDenied),
         1 => (prop_oneof![Just(200u16), Just(400)], any::<bool>())
             .prop_map(|(status, chinese)| Answer::Throttle { status, chinese }),
         1 => Just(Answer::Html500),
@@ -215,6 +218,7 @@ fn body_for(
             (200, body.into_bytes(), Some(Minted { access, refresh, lifetime_ms: expires_in_s * 1000 }))
         }
         Answer::InvalidCode => (200, br#"{"error":"invalid_code"}"#.to_vec(), None),
+        Answer::AccessDenied => (200, br#"{"error":"access_denied"}"#.to_vec(), None),
         Answer::Throttle { status, chinese: false } => (
             *status,
             br#"{"error":"Access Denied","error_description":"You have made too many requests continuously. Please try again after some time.","status":"failure"}"#.to_vec(),
@@ -373,8 +377,12 @@ fn step(machine: &mut Machine, model: &mut Model, op: &Op) -> Result<(), TestCas
                         }
                     }
                 }
-                (Answer::Throttle { .. }, _) => {
-                    prop_assert_eq!(result, Err(Verdict::Throttled));
+                (Answer::Throttle { .. } | Answer::AccessDenied, _) => {
+                    let expected = match (answer, kind) {
+                        (Answer::AccessDenied, RequestKind::Exchange) => Verdict::TooManyGrantCodes,
+                        _ => Verdict::Throttled,
+                    };
+                    prop_assert_eq!(result, Err(expected));
                     model.pause = Some((model.now + THROTTLE_MS, WaitReason::Throttled));
                     prop_assert_eq!(
                         machine.state(),

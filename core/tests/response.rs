@@ -359,7 +359,6 @@ fn other_oauth_errors_are_bad_requests_carrying_zohos_text() {
             fixture!("error_invalid_redirect_uri.json"),
             "invalid_redirect_uri",
         ),
-        (fixture!("error_access_denied.json"), "access_denied"),
         (
             fixture!("error_unsupported_grant_type.json"),
             "unsupported_grant_type",
@@ -374,6 +373,52 @@ fn other_oauth_errors_are_bad_requests_carrying_zohos_text() {
                 other => panic!("{text}: {other:?}"),
             }
         }
+    }
+}
+
+#[test]
+fn access_denied_on_an_exchange_is_too_many_grant_codes_whatever_the_status() {
+    for body in [
+        fixture!("error_access_denied.json"),
+        br#"{"error":"access_denied"}"#.as_slice(),
+    ] {
+        for status in [200, 400] {
+            let verdict = parse_token(Flow::Exchange, status, body).unwrap_err();
+            assert_eq!(verdict, Verdict::TooManyGrantCodes);
+            // Neither the same request later nor a new grant at once: wait, then a new code.
+            assert!(!verdict.is_retryable() && !verdict.needs_reauthorization());
+        }
+    }
+}
+
+#[test]
+fn too_many_grant_codes_says_what_happened_and_what_to_do() {
+    let text = parse_token(Flow::Exchange, 200, fixture!("error_access_denied.json"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.starts_with("Zoho refuses more than 10 grant codes per 10 minutes for this client"),
+        "{text}"
+    );
+    assert!(
+        text.contains("wait up to 10 minutes, then generate a new code"),
+        "{text}"
+    );
+}
+
+#[test]
+fn access_denied_on_a_refresh_is_the_throttle() {
+    assert_eq!(
+        parse_token(Flow::Refresh, 200, fixture!("error_access_denied.json")).unwrap_err(),
+        Verdict::Throttled
+    );
+}
+
+#[test]
+fn access_denied_outside_token_calls_stays_a_bad_request() {
+    match parse_revoke(400, fixture!("error_access_denied.json")).unwrap_err() {
+        Verdict::BadRequest(t) => assert_eq!(t, "access_denied"),
+        other => panic!("{other:?}"),
     }
 }
 

@@ -96,6 +96,7 @@ fn hint(e: &Error) -> String {
         Error::UnknownUser { known, .. } => {
             format!("use --user with one of: {}", known.join(", "))
         }
+        Error::Zoho(Verdict::TooManyGrantCodes) => "after that wait, run `zoho-oauth exchange --grant-token CODE` with a new grant token from the API console (or `zoho-oauth login`); codes generated meanwhile are refused too".to_owned(),
         Error::Zoho(Verdict::BadClient { .. }) => "check ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET and --dc: a client exists only in the data centre it was registered in (unless multi-DC is enabled)".to_owned(),
         Error::Zoho(Verdict::MissingScope) => "authorize again including the scope aaaserver.profile.READ, or name the user with --user".to_owned(),
         Error::Redirect(_) => "run `zoho-oauth login` again and finish it in the browser it opens".to_owned(),

@@ -5,7 +5,9 @@ mod common;
 
 use common::{access, run_concurrently, World, USER};
 use zoho_oauth::TokenStore;
-use zoho_oauth_emulator::{Fault, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use zoho_oauth_emulator::{
+    ControlError, Fault, SelfClientCode, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
+};
 
 #[test]
 fn sixteen_concurrent_token_processes_at_expiry_refresh_exactly_once() {
@@ -156,6 +158,44 @@ fn throttling_by_zoho_or_by_the_local_budget_exits_4_saying_when_to_retry() {
         w.emu.counters().token_requests,
         0,
         "refused locally, Zoho never asked"
+    );
+}
+
+#[test]
+fn exchanging_while_zoho_refuses_more_grant_codes_exits_4_saying_to_wait_for_a_new_code() {
+    let w = World::new();
+    let codes: Vec<String> = (0..10).map(|_| w.code()).collect();
+    // The eleventh code in ten minutes is refused, and the client's codes with it.
+    let eleventh = w.emu.mint_self_client_code(&SelfClientCode::default());
+    assert!(
+        matches!(eleventh, Err(ControlError::TooManyGrantCodes { .. })),
+        "{eleventh:?}"
+    );
+    let run = w.run(&["exchange", "--grant-token", &codes[9]]).code(4);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "what happened, what to do: {run:#?}");
+    assert!(
+        lines[0].starts_with(
+            "error: Zoho refuses more than 10 grant codes per 10 minutes for this client"
+        ),
+        "{run:#?}"
+    );
+    assert!(
+        lines[0].contains("wait up to 10 minutes, then generate a new code"),
+        "{run:#?}"
+    );
+    assert!(lines[1].trim_start().starts_with("hint:"), "{run:#?}");
+    assert!(
+        lines[1].contains("zoho-oauth exchange --grant-token CODE"),
+        "{run:#?}"
+    );
+    assert!(
+        !run.stderr.contains(&codes[9]),
+        "the grant code is a secret"
+    );
+    assert!(
+        w.store().list().unwrap().is_empty(),
+        "the refused exchange stored nothing"
     );
 }
 

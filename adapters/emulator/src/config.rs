@@ -207,6 +207,13 @@ pub struct Limits {
     /// Lifetime of a code from the browser flow (default 2 minutes).
     #[serde(rename = "web_code_lifetime_ms", with = "duration_ms")]
     pub web_code_lifetime: Duration,
+    /// Grant codes issued per client per data centre per [`grant_code_window`](Self::grant_code_window)
+    /// (default 10), Self Client codes and browser-flow codes alike. Past it, issuing is refused and
+    /// so is every exchange of the client's codes, until the oldest code leaves the window.
+    pub grant_codes_per_window: u32,
+    /// The rolling window of that limit (default 10 minutes).
+    #[serde(rename = "grant_code_window_ms", with = "duration_ms")]
+    pub grant_code_window: Duration,
 }
 
 impl Default for Limits {
@@ -222,6 +229,8 @@ impl Default for Limits {
             legacy_expires: false,
             self_client_code_lifetime: Duration::from_secs(180),
             web_code_lifetime: Duration::from_secs(120),
+            grant_codes_per_window: 10,
+            grant_code_window: Duration::from_secs(600),
         }
     }
 }

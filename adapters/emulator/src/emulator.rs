@@ -237,7 +237,8 @@ impl Emulator {
     /// # Errors
     ///
     /// A data centre not emulated, a client not registered there, an unknown user, an empty scope
-    /// or a zero lifetime.
+    /// or a zero lifetime; [`ControlError::TooManyGrantCodes`] when the client already had
+    /// [`Limits::grant_codes_per_window`] codes in the window.
     pub fn mint_self_client_code(&self, spec: &SelfClientCode) -> Result<String, ControlError> {
         self.model().mint_self_client_code(spec)
     }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io;
+use std::time::Duration;
 
 use crate::region::DataCenter;
 
@@ -28,6 +29,19 @@ pub enum ControlError {
         /// The e-mail asked for.
         email: String,
     },
+    /// The client was issued its limit of grant codes in the rolling window
+    /// ([`Limits::grant_codes_per_window`](crate::Limits::grant_codes_per_window)), as Zoho refuses
+    /// an 11th code in 10 minutes; its codes cannot be exchanged either until `retry_in` has passed.
+    TooManyGrantCodes {
+        /// The client id asked for.
+        client_id: String,
+        /// Where the code was asked for.
+        data_center: DataCenter,
+        /// How many codes the window allows.
+        limit: u32,
+        /// How long until the oldest code leaves the window, on the emulated clock.
+        retry_in: Duration,
+    },
     /// A field is empty or malformed.
     Invalid {
         /// The field, e.g. `client id`.
@@ -45,6 +59,7 @@ impl ControlError {
             ControlError::DataCenterNotEmulated { .. } => "data_center_not_emulated",
             ControlError::UnknownClient { .. } => "unknown_client",
             ControlError::UnknownUser { .. } => "unknown_user",
+            ControlError::TooManyGrantCodes { .. } => "too_many_grant_codes",
             ControlError::Invalid { .. } => "invalid",
         }
     }
@@ -67,6 +82,18 @@ impl fmt::Display for ControlError {
             ControlError::UnknownUser { email } => write!(
                 f,
                 "no user `{email}` is registered: register it first (Emulator::register_user or POST /_emulator/users)"
+            ),
+            ControlError::TooManyGrantCodes {
+                client_id,
+                data_center,
+                limit,
+                retry_in,
+            } => write!(
+                f,
+                "client `{client_id}` already has {limit} grant codes from data centre `{data_center}` in the window, Zoho's limit, \
+                 so no code is issued and none of its codes is exchanged for now: advance the emulated clock by {} ms \
+                 (Emulator::advance_clock or POST /_emulator/clock/advance), or raise Limits::grant_codes_per_window",
+                retry_in.as_millis()
             ),
             ControlError::Invalid { field, problem } => write!(f, "invalid {field}: {problem}"),
         }

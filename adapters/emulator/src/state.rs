@@ -58,6 +58,15 @@ struct RefreshRecord {
     live: VecDeque<String>,
 }
 
+/// The grant codes issued to one client at one data centre in the current window.
+#[derive(Debug, Default)]
+struct CodeBudget {
+    /// When each code of the window was issued, oldest first.
+    issued: VecDeque<u64>,
+    /// A code was refused: until then no code is issued and none is exchanged.
+    blocked_until: u64,
+}
+
 #[derive(Debug)]
 struct AccessRecord {
     grant: Grant,
@@ -131,6 +140,8 @@ pub(crate) struct Model {
     clients: BTreeMap<(DataCenter, String), ClientSpec>,
     users: BTreeMap<String, UserSpec>,
     codes: HashMap<String, GrantCode>,
+    /// Grant codes issued per client and data centre, for Zoho's "10 codes per 10 minutes".
+    code_budgets: HashMap<(DataCenter, String), CodeBudget>,
     refresh_tokens: HashMap<String, RefreshRecord>,
     access_tokens: HashMap<String, AccessRecord>,
     faults: VecDeque<Fault>,
@@ -168,6 +179,7 @@ impl Model {
             clients: BTreeMap::new(),
             users: BTreeMap::new(),
             codes: HashMap::new(),
+            code_budgets: HashMap::new(),
             refresh_tokens: HashMap::new(),
             access_tokens: HashMap::new(),
             faults: VecDeque::new(),
@@ -293,6 +305,14 @@ impl Model {
                 problem: "it must be positive (Zoho offers 3, 5, 7 or 10 minutes)",
             });
         }
+        if let Err(retry_in) = self.take_code_slot(spec.data_center, &spec.client_id) {
+            return Err(ControlError::TooManyGrantCodes {
+                client_id: spec.client_id.clone(),
+                data_center: spec.data_center,
+                limit: self.limits.grant_codes_per_window,
+                retry_in,
+            });
+        }
         let code = self.ids.token();
         let grant = Grant {
             client_id: spec.client_id.clone(),
@@ -312,6 +332,39 @@ impl Model {
             },
         );
         Ok(code)
+    }
+
+    /// Counts a grant code about to be issued to `client_id` at `data_center`. Refused, with the
+    /// time until the oldest code of the window leaves it, when the window already holds
+    /// `grant_codes_per_window` codes; the refusal blocks the client's exchanges until then.
+    fn take_code_slot(&mut self, data_center: DataCenter, client_id: &str) -> Result<(), Duration> {
+        let now = self.now();
+        let window = ms(self.limits.grant_code_window);
+        let limit = usize::try_from(self.limits.grant_codes_per_window).unwrap_or(usize::MAX);
+        let budget = self
+            .code_budgets
+            .entry((data_center, client_id.to_owned()))
+            .or_default();
+        budget.issued.retain(|&at| now.saturating_sub(at) < window);
+        if budget.issued.len() < limit {
+            budget.issued.push_back(now);
+            return Ok(());
+        }
+        let opens = budget
+            .issued
+            .front()
+            .map_or(now, |&oldest| oldest.saturating_add(window));
+        budget.blocked_until = budget.blocked_until.max(opens);
+        Err(Duration::from_millis(
+            budget.blocked_until.saturating_sub(now),
+        ))
+    }
+
+    /// Whether a refused grant code keeps `client_id` at `data_center` from exchanging codes now.
+    fn codes_blocked(&self, data_center: DataCenter, client_id: &str) -> bool {
+        self.code_budgets
+            .get(&(data_center, client_id.to_owned()))
+            .is_some_and(|b| self.now() < b.blocked_until)
     }
 
     /// Makes every access token expired as of now.
@@ -402,6 +455,11 @@ impl Model {
             Ok(id) => id,
             Err(error) => return TokenOutcome::Refused(error),
         };
+        // Zoho's "too many grant codes": the client is over its code budget. The code stays
+        // unused, so it can still be exchanged once the block ends, if it is still alive.
+        if self.codes_blocked(data_center, &client_id) {
+            return TokenOutcome::Refused(errors::ACCESS_DENIED);
+        }
         let Some(code) = non_empty(code) else {
             return TokenOutcome::Refused(errors::INVALID_CODE);
         };
@@ -639,8 +697,15 @@ impl Model {
                 code: Err(errors::ACCESS_DENIED),
             };
         }
+        let client_id = client.id.clone();
+        if self.take_code_slot(data_center, &client_id).is_err() {
+            return AuthorizeOutcome::Redirect {
+                redirect_uri,
+                code: Err(errors::ACCESS_DENIED),
+            };
+        }
         let grant = Grant {
-            client_id: client.id.clone(),
+            client_id,
             data_center,
             environment: self.consent.environment,
             user: self.consent.user.to_lowercase(),

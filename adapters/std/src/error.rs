@@ -87,7 +87,8 @@ impl Error {
             Self::Transport(_) => ErrorKind::Network,
             Self::Zoho(v) => match v {
                 Verdict::Retryable(_) => ErrorKind::Network,
-                Verdict::Throttled => ErrorKind::Throttled,
+                // Zoho refuses the client's grant codes for up to 10 minutes: wait, like a throttle.
+                Verdict::Throttled | Verdict::TooManyGrantCodes => ErrorKind::Throttled,
                 Verdict::ReAuthorize(_) => ErrorKind::ReAuthorize,
                 Verdict::BadClient { .. } | Verdict::BadRequest(_) | Verdict::MissingScope => {
                     ErrorKind::Usage
@@ -167,6 +168,8 @@ impl fmt::Display for Error {
         match self {
             Self::Store(e) => e.fmt(f),
             Self::Transport(e) => write!(f, "request to Zoho failed and no valid token is cached: {e}"),
+            // Already says that Zoho refuses, and why.
+            Self::Zoho(v @ Verdict::TooManyGrantCodes) => v.fmt(f),
             Self::Zoho(v) => write!(f, "Zoho refused the request: {v}"),
             Self::NeedsAuthorization { key } => write!(
                 f,
@@ -277,6 +280,10 @@ mod tests {
                 ErrorKind::Network,
             ),
             (Error::Zoho(Verdict::Throttled), ErrorKind::Throttled),
+            (
+                Error::Zoho(Verdict::TooManyGrantCodes),
+                ErrorKind::Throttled,
+            ),
             (
                 Error::Throttled {
                     retry_at: SystemTime::now(),
