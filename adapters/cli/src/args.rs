@@ -34,7 +34,8 @@ pub struct Cli {
 /// Flags accepted before or after any subcommand.
 #[derive(Debug, Args, Default, Clone)]
 pub struct GlobalArgs {
-    /// Token store URL: sqlite:PATH (default: the platform data dir), file:PATH.
+    /// Token store URL: sqlite:PATH (default: the platform data dir), file:PATH,
+    /// postgres://USER@HOST[:PORT]/DB or mysql://USER@HOST[:PORT]/DB.
     #[arg(long, global = true, env = "ZOHO_OAUTH_STORE", value_name = "URL")]
     pub store: Option<String>,
     /// The user (e-mail) whose credential to use; default: the only stored one.
