@@ -1,10 +1,11 @@
 //! The `custom_store` example: keep credentials in your own storage by implementing
 //! `TokenStore` — here a `HashMap` of encoded bytes behind a `Mutex`, with a per-key refresh lock.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use zoho_oauth::core::TokenSet;
+use zoho_oauth::store::{decode_token, encode_token, KeyGuard, KeyLocks};
 use zoho_oauth::{CredentialKey, LockedCredential, StoreError, TokenStore};
 use zoho_oauth_ureq::UreqTransport;
 
@@ -46,9 +47,8 @@ pub fn run_on(backend: &Backend) -> Outcome {
 #[derive(Default)]
 pub struct MapStore {
     entries: Mutex<HashMap<CredentialKey, Vec<u8>>>,
-    /// Keys whose refresh lock is held; `unlocked` is signalled when one is released.
-    locked: Mutex<HashSet<CredentialKey>>,
-    unlocked: Condvar,
+    /// The in-process refresh lock of each key.
+    locks: KeyLocks,
 }
 
 impl MapStore {
@@ -64,16 +64,11 @@ impl TokenStore for MapStore {
             return Ok(None);
         };
         // The encoding is versioned: a newer library's bytes are refused, not misread.
-        TokenSet::decode(bytes)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))
+        decode_token(key, bytes).map(Some)
     }
 
     fn save(&self, key: &CredentialKey, token: &TokenSet) -> Result<(), StoreError> {
-        let mut buf = vec![0; TokenSet::MAX_ENCODED_LEN];
-        let bytes = token
-            .encode(&mut buf)
-            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let bytes = encode_token(key, token)?;
         self.entries().insert(key.clone(), bytes.to_vec());
         Ok(())
     }
@@ -97,17 +92,9 @@ impl TokenStore for MapStore {
         &'s self,
         key: &CredentialKey,
     ) -> Result<Box<dyn LockedCredential + 's>, StoreError> {
-        let mut locked = self.locked.lock().unwrap_or_else(PoisonError::into_inner);
-        while locked.contains(key) {
-            locked = self
-                .unlocked
-                .wait(locked)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        locked.insert(key.clone());
         Ok(Box::new(MapLock {
             store: self,
-            key: key.clone(),
+            guard: self.locks.lock(key),
         }))
     }
 }
@@ -115,31 +102,19 @@ impl TokenStore for MapStore {
 /// The refresh lock of one key of a [`MapStore`], released when dropped.
 struct MapLock<'s> {
     store: &'s MapStore,
-    key: CredentialKey,
+    guard: KeyGuard<'s>,
 }
 
 impl LockedCredential for MapLock<'_> {
     fn load(&mut self) -> Result<Option<TokenSet>, StoreError> {
-        self.store.load(&self.key)
+        self.store.load(self.guard.key())
     }
 
     fn save(&mut self, token: &TokenSet) -> Result<(), StoreError> {
-        self.store.save(&self.key, token)
+        self.store.save(self.guard.key(), token)
     }
 
     fn release(self: Box<Self>) -> Result<(), StoreError> {
-        Ok(()) // dropping `self` unlocks
-    }
-}
-
-impl Drop for MapLock<'_> {
-    fn drop(&mut self) {
-        let mut locked = self
-            .store
-            .locked
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        locked.remove(&self.key);
-        self.store.unlocked.notify_all();
+        Ok(()) // dropping `self` (its guard) unlocks
     }
 }

@@ -1,21 +1,20 @@
 //! `MemoryStore`: an in-process [`TokenStore`] (the default), with a per-key refresh lock.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use zoho_oauth_core::TokenSet;
 
 use crate::key::CredentialKey;
-use crate::store::{LockedCredential, StoreError, TokenStore};
+use crate::store::{KeyGuard, KeyLocks, LockedCredential, StoreError, TokenStore};
 
 /// Keeps credentials in memory: nothing survives the process. The default store of a
 /// [`Client`](crate::Client), and handy in tests. Its refresh lock is per key and in-process only.
 #[derive(Default)]
 pub struct MemoryStore {
     tokens: Mutex<BTreeMap<CredentialKey, TokenSet>>,
-    locked: Mutex<BTreeSet<CredentialKey>>,
-    unlocked: Condvar,
+    locks: KeyLocks,
 }
 
 impl MemoryStore {
@@ -64,17 +63,9 @@ impl TokenStore for MemoryStore {
         &'s self,
         key: &CredentialKey,
     ) -> Result<Box<dyn LockedCredential + 's>, StoreError> {
-        let mut locked = self.locked.lock().unwrap_or_else(PoisonError::into_inner);
-        while locked.contains(key) {
-            locked = self
-                .unlocked
-                .wait(locked)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        locked.insert(key.clone());
         Ok(Box::new(MemoryLock {
             store: self,
-            key: key.clone(),
+            guard: self.locks.lock(key),
         }))
     }
 }
@@ -82,33 +73,20 @@ impl TokenStore for MemoryStore {
 /// The refresh lock of one key of a [`MemoryStore`]; released on drop.
 struct MemoryLock<'s> {
     store: &'s MemoryStore,
-    key: CredentialKey,
+    guard: KeyGuard<'s>,
 }
 
 impl LockedCredential for MemoryLock<'_> {
     fn load(&mut self) -> Result<Option<TokenSet>, StoreError> {
-        self.store.load(&self.key)
+        self.store.load(self.guard.key())
     }
 
     fn save(&mut self, token: &TokenSet) -> Result<(), StoreError> {
-        self.store.save(&self.key, token)
+        self.store.save(self.guard.key(), token)
     }
 
     fn release(self: Box<Self>) -> Result<(), StoreError> {
         Ok(()) // Drop unlocks.
-    }
-}
-
-impl Drop for MemoryLock<'_> {
-    fn drop(&mut self) {
-        let mut locked = self
-            .store
-            .locked
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        locked.remove(&self.key);
-        drop(locked);
-        self.store.unlocked.notify_all();
     }
 }
 

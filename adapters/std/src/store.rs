@@ -113,3 +113,73 @@ pub fn decode_token(key: &CredentialKey, bytes: &[u8]) -> Result<TokenSet, Store
         )),
     })
 }
+
+/// An in-process table of per-key locks: [`KeyLocks::lock`] blocks while another thread holds the
+/// same key, and other keys are not blocked. The building block of [`TokenStore::lock`] for a
+/// store whose backend has no lock of its own (a map, a cache); a store shared between processes
+/// needs a lock they all see instead (a row lock, `SET NX` with an expiry, a file lock).
+///
+/// ```
+/// use zoho_oauth::store::KeyLocks;
+/// use zoho_oauth::CredentialKey;
+/// use zoho_oauth::core::{DataCenter, Environment};
+///
+/// let locks = KeyLocks::default();
+/// let ana = CredentialKey::new("ana@example.com", "1000.X", DataCenter::Us, Environment::Production);
+/// let bo = CredentialKey::new("bo@example.com", "1000.X", DataCenter::Us, Environment::Production);
+/// let held = locks.lock(&ana);
+/// let other = locks.lock(&bo); // another key: does not wait
+/// drop((held, other));         // dropping a guard releases its key
+/// ```
+#[derive(Debug, Default)]
+pub struct KeyLocks {
+    held: std::sync::Mutex<std::collections::HashSet<CredentialKey>>,
+    released: std::sync::Condvar,
+}
+
+/// The lock of one key of a [`KeyLocks`], released when dropped.
+#[derive(Debug)]
+#[must_use = "the key is unlocked as soon as the guard is dropped"]
+pub struct KeyGuard<'a> {
+    locks: &'a KeyLocks,
+    key: CredentialKey,
+}
+
+impl KeyLocks {
+    /// Wait until no other guard holds `key`, then hold it until the guard is dropped.
+    pub fn lock(&self, key: &CredentialKey) -> KeyGuard<'_> {
+        use std::sync::PoisonError;
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        while held.contains(key) {
+            held = self
+                .released
+                .wait(held)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        held.insert(key.clone());
+        KeyGuard {
+            locks: self,
+            key: key.clone(),
+        }
+    }
+}
+
+impl KeyGuard<'_> {
+    /// The key this guard holds.
+    pub fn key(&self) -> &CredentialKey {
+        &self.key
+    }
+}
+
+impl Drop for KeyGuard<'_> {
+    fn drop(&mut self) {
+        let mut held = self
+            .locks
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.remove(&self.key);
+        drop(held);
+        self.locks.released.notify_all();
+    }
+}
