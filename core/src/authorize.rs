@@ -1,5 +1,10 @@
 //! "Login with Zoho": the authorization URL, and the checked parse of the redirect that comes back.
 //!
+//! Call [`authorization_url`] and send the user's browser there; when the browser comes back to
+//! the redirect URI, call [`parse_redirect`] (a loopback listener may first filter with
+//! [`carries_state`]), then exchange the code at [`Callback::accounts`]. A public client (desktop,
+//! mobile) adds PKCE: see [`pkce`](crate::pkce).
+//!
 //! The redirect is untrusted input. Its `state` must equal the one the login started with
 //! (compared in constant time), and its `accounts-server` must be one of Zoho's data centres, or
 //! exactly the custom origin the caller configured, before the grant code and the client secret
@@ -17,6 +22,7 @@
 //!     access_type: AccessType::Offline,
 //!     prompt: Some(Prompt::Consent),
 //!     state: "k3y",
+//!     code_challenge: None, // a public client adds its PKCE challenge: see `pkce`
 //! };
 //! let mut buf = [0u8; 512];
 //! let url = authorize::authorization_url(&mut buf, &us, &params).unwrap();
@@ -36,8 +42,9 @@ use zeroize::Zeroize;
 
 use crate::cap;
 use crate::form::{self, FormError};
+use crate::pkce::CodeChallenge;
 use crate::region::{DataCenter, Origin};
-use crate::request::{text, BufferTooSmall, Part};
+use crate::request::{scope_parts, text, BufferTooSmall, Part};
 use crate::secret::{ct_eq, CapacityError, Secret};
 
 /// Whether Zoho should issue a refresh token with the code (`access_type`).
@@ -92,6 +99,10 @@ pub struct AuthorizeParams<'a> {
     pub prompt: Option<Prompt>,
     /// An unguessable value bound to this login attempt, checked by [`parse_redirect`].
     pub state: &'a str,
+    /// The PKCE challenge of the verifier kept for the exchange
+    /// ([`CodeVerifier::challenge`](crate::pkce::CodeVerifier::challenge)): adds
+    /// `code_challenge=…&code_challenge_method=S256`. `None` for a confidential (server) client.
+    pub code_challenge: Option<&'a CodeChallenge>,
 }
 
 /// Feed the parts of the authorization URL, in order, to `f`.
@@ -100,12 +111,7 @@ fn url_parts<'a>(accounts: &'a Origin, p: &AuthorizeParams<'a>, mut f: impl FnMu
     f(Part::Raw("/oauth/v2/auth?response_type=code&client_id="));
     f(Part::Enc(p.client_id));
     f(Part::Raw("&scope="));
-    for (i, scope) in p.scopes.iter().enumerate() {
-        if i > 0 {
-            f(Part::Raw(","));
-        }
-        f(Part::Enc(scope));
-    }
+    scope_parts(p.scopes, &mut f);
     f(Part::Raw("&redirect_uri="));
     f(Part::Enc(p.redirect_uri));
     f(Part::Raw("&access_type="));
@@ -114,12 +120,18 @@ fn url_parts<'a>(accounts: &'a Origin, p: &AuthorizeParams<'a>, mut f: impl FnMu
         f(Part::Raw("&prompt="));
         f(Part::Raw(prompt.as_str()));
     }
+    if let Some(challenge) = p.code_challenge {
+        f(Part::Raw("&code_challenge="));
+        f(Part::Raw(challenge.as_str()));
+        f(Part::Raw("&code_challenge_method="));
+        f(Part::Raw(CodeChallenge::METHOD));
+    }
     f(Part::Raw("&state="));
     f(Part::Enc(p.state));
 }
 
 /// Render the URL to open in the user's browser:
-/// `{accounts}/oauth/v2/auth?response_type=code&client_id=…&scope=A,B&redirect_uri=…&access_type=offline[&prompt=consent]&state=…`.
+/// `{accounts}/oauth/v2/auth?response_type=code&client_id=…&scope=A,B&redirect_uri=…&access_type=offline[&prompt=consent][&code_challenge=…&code_challenge_method=S256]&state=…`.
 ///
 /// Every value is percent-encoded. On [`BufferTooSmall`] the buffer is untouched.
 pub fn authorization_url<'b>(
@@ -173,30 +185,55 @@ pub enum RedirectError {
     TooLong(CapacityError),
 }
 
+impl RedirectError {
+    /// What happened, without the advice ([`RedirectError::todo`]): one line, no secret.
+    /// `Display` writes both, joined by `": "`.
+    pub fn what(&self) -> RedirectWhat<'_> {
+        RedirectWhat(self)
+    }
+
+    /// What to do about it, in one line.
+    pub fn todo(&self) -> &'static str {
+        match self {
+            Self::Denied { .. } => "start the login again and approve access",
+            Self::StateMismatch | Self::UntrustedAccountsServer => "start the login again",
+            Self::MissingState => "start the login from the URL this client generated",
+            Self::MissingCode => "pass the whole redirect URL or query string",
+            Self::BadEncoding => "copy the whole redirect URL again",
+            Self::TooLong(_) => "pass the redirect URL exactly as the browser shows it",
+        }
+    }
+}
+
+/// What a [`RedirectError`] says happened ([`RedirectError::what`]).
+#[derive(Debug)]
+pub struct RedirectWhat<'a>(&'a RedirectError);
+
+impl fmt::Display for RedirectWhat<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            RedirectError::Denied { error } => {
+                write!(f, "authorization was not granted (error: {error})")
+            }
+            RedirectError::StateMismatch => f.write_str(
+                "the redirect's state does not match this login attempt (a forged or stale redirect)",
+            ),
+            RedirectError::MissingState => f.write_str("the redirect has no state parameter"),
+            RedirectError::MissingCode => f.write_str("the redirect has no grant code"),
+            RedirectError::UntrustedAccountsServer => f.write_str(
+                "the redirect names an accounts-server that is neither a Zoho data centre nor the configured origin; the client secret was not sent there",
+            ),
+            RedirectError::BadEncoding => {
+                f.write_str("the redirect query is badly encoded or repeats a parameter")
+            }
+            RedirectError::TooLong(e) => write!(f, "redirect parameter too long: {e}"),
+        }
+    }
+}
+
 impl fmt::Display for RedirectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Denied { error } => write!(
-                f,
-                "authorization was not granted (error: {error}): start the login again and approve access"
-            ),
-            Self::StateMismatch => f.write_str(
-                "the redirect's state does not match this login attempt (a forged or stale redirect): start the login again",
-            ),
-            Self::MissingState => f.write_str(
-                "the redirect has no state parameter: start the login from the URL this client generated",
-            ),
-            Self::MissingCode => f.write_str(
-                "the redirect has no grant code: pass the whole redirect URL or query string",
-            ),
-            Self::UntrustedAccountsServer => f.write_str(
-                "the redirect names an accounts-server that is neither a Zoho data centre nor the configured origin: refusing to send the client secret there; start the login again",
-            ),
-            Self::BadEncoding => f.write_str(
-                "the redirect query is badly encoded or repeats a parameter: copy the whole redirect URL again",
-            ),
-            Self::TooLong(e) => write!(f, "redirect parameter too long: {e}"),
-        }
+        write!(f, "{}: {}", self.what(), self.todo())
     }
 }
 
@@ -254,6 +291,18 @@ pub fn carries_state(query: &str, expected_state: &str) -> bool {
             && form::decode_into(value, &mut state_buf)
                 .is_ok_and(|state| ct_eq(state.as_bytes(), expected_state.as_bytes()))
     })
+}
+
+/// The data centre a redirect's `location` parameter names, if it names a known one. Only for
+/// wording a refusal: [`parse_redirect`] decides where a code may be exchanged. (A client whose
+/// data centres are emulated at custom origins cannot tell an emulated centre's origin from a
+/// stranger's, but can say which centre the redirect claims to come from.)
+pub fn redirect_location(query: &str) -> Option<DataCenter> {
+    let mut buf = [0u8; 8];
+    form::pairs(query_of(query))
+        .find(|(raw_key, _)| *raw_key == "location")
+        .and_then(|(_, value)| form::decode_into(value, &mut buf).ok())
+        .and_then(|code| DataCenter::from_location(code).ok())
 }
 
 /// Parse and check the redirect of an authorization.
@@ -380,6 +429,7 @@ mod tests {
             access_type: AccessType::Offline,
             prompt: Some(Prompt::Consent),
             state,
+            code_challenge: None,
         }
     }
 
@@ -396,6 +446,28 @@ mod tests {
              &redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback\
              &access_type=offline&prompt=consent&state=a%20b%26c"
         );
+    }
+
+    #[test]
+    fn a_pkce_challenge_adds_the_challenge_and_the_s256_method_before_the_state() {
+        let verifier =
+            crate::pkce::CodeVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").unwrap();
+        let challenge = verifier.challenge();
+        let mut p = params(&["ZohoCRM.modules.ALL"], "s");
+        p.code_challenge = Some(&challenge);
+        let mut buf = [0u8; 1024];
+        let url = authorization_url(&mut buf, &US, &p).unwrap();
+        assert!(
+            url.ends_with(
+                "&prompt=consent&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\
+                 &code_challenge_method=S256&state=s"
+            ),
+            "{url}"
+        );
+        assert!(!url.contains("plain") && !url.contains(verifier.expose()));
+        p.code_challenge = None;
+        let url = authorization_url(&mut buf, &US, &p).unwrap();
+        assert!(!url.contains("code_challenge"), "{url}");
     }
 
     #[test]

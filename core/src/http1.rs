@@ -224,7 +224,12 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, &'static str> {
         Err(httparse::Error::TooManyHeaders) => return Err("more than 32 header fields"),
         Err(_) => return Err("bad header line"),
     };
-    let status = response.code.ok_or("bad status line")?;
+    // `httparse` takes any three digits; HTTP's classes are 1xx to 5xx (RFC 9110 §15), and a
+    // status such as `020` would reach the response parsers as a number no server sends.
+    let status = response
+        .code
+        .filter(|code| (100..600).contains(code))
+        .ok_or("bad status line")?;
     let framing = if is_interim(status) {
         None
     } else {
@@ -700,6 +705,18 @@ mod tests {
             read(b"HTTP/2 200\r\n\r\n", 50, 64),
             Err(Http1Error::Malformed(_))
         ));
+        // Three digits, but outside HTTP's classes 1xx to 5xx (found by the fuzzer).
+        for line in [
+            "HTTP/1.1 020 OK\r\n\r\n",
+            "HTTP/1.1 099 X\r\n\r\n",
+            "HTTP/1.1 600 X\r\n\r\n",
+        ] {
+            assert_eq!(
+                read(line.as_bytes(), 50, 64),
+                Err(Http1Error::Malformed("bad status line")),
+                "{line:?}"
+            );
+        }
         assert!(matches!(
             read(
                 b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",

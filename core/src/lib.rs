@@ -81,7 +81,7 @@
 //! assert_eq!(machine.handle_response(now, 200, answer, jitter), Ok(Event::Refreshed));
 //! assert_eq!(machine.access_token(now), Some("1000.0b8f.second"));
 //! // The refresh token is kept: Zoho sends it only once.
-//! assert_eq!(machine.token().unwrap().refresh_token.expose(), "1000.d2a9.refresh");
+//! assert_eq!(machine.token().unwrap().refresh_token.as_ref().unwrap().expose(), "1000.d2a9.refresh");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -96,10 +96,12 @@
 #![deny(missing_docs)]
 
 pub mod authorize;
+pub mod device;
 pub mod form;
 #[cfg(feature = "embedded-io")]
 pub mod http1;
 pub mod machine;
+pub mod pkce;
 pub mod region;
 pub mod request;
 pub mod response;
@@ -107,10 +109,14 @@ mod scan;
 pub mod secret;
 pub mod time;
 pub mod token;
+pub mod url;
 
 pub use machine::{Config, Credentials, Event, Machine, Poll, RequestKind};
 pub use region::{DataCenter, Environment, Origin};
 pub use request::{BufferTooSmall, Method, Request};
+pub use response::{
+    DEFAULT_ACCESS_TOKEN_LIFETIME, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME,
+};
 pub use secret::Secret;
 pub use time::Instant;
 pub use token::TokenSet;
@@ -137,6 +143,8 @@ pub mod cap {
     pub const SCOPE: usize = 512;
     /// The `state` parameter of the authorization redirect.
     pub const STATE: usize = 128;
+    /// The `soid` of a client-credentials grant (`ZohoCRM.<org id>`).
+    pub const SOID: usize = 128;
     /// An e-mail address (RFC 5321 limit).
     pub const EMAIL: usize = 254;
     /// A display name in user info.

@@ -21,12 +21,13 @@ use core::fmt;
 use core::time::Duration;
 
 use crate::cap;
+use crate::pkce::CodeVerifier;
 use crate::region::Origin;
 use crate::request::{self, BufferTooSmall, Request};
 use crate::response::{self, Fault, Flow, ReAuthReason, TokenGrant, Verdict};
 use crate::secret::{CapacityError, Secret};
 use crate::time::Instant;
-use crate::token::{MintLog, TokenSet};
+use crate::token::{GrantKind, Hold, PauseReason, TokenSet, CLOCK_SKEW_TOLERANCE};
 
 /// Tunables of the machine. `Default` follows Zoho's published limits: refresh 60 s before
 /// expiry, at most 10 mints per rolling 10 minutes, backoff from 1 s to 5 min, 10 min after a
@@ -35,6 +36,11 @@ use crate::token::{MintLog, TokenSet};
 pub struct Config {
     /// Refresh this long before expiry (clamped to half the token's lifetime). Default 60 s.
     pub refresh_margin: Duration,
+    /// Refresh up to this much earlier still, by an amount fixed per credential (derived from its
+    /// refresh token, or its scope and `soid`), so that credentials minted together — an import,
+    /// a fleet started at once — do not all come due together. Every process computes the same
+    /// due time for a credential. Default 0 (Zoho's rule alone); the std client sets 60 s.
+    pub refresh_spread: Duration,
     /// Mints allowed per `budget_window` per refresh token. Default 10.
     pub budget_mints: usize,
     /// The rolling window of the budget. Default 600 s.
@@ -51,6 +57,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             refresh_margin: Duration::from_secs(60),
+            refresh_spread: Duration::ZERO,
             budget_mints: 10,
             budget_window: Duration::from_secs(600),
             backoff_initial: Duration::from_secs(1),
@@ -105,6 +112,11 @@ impl Credentials {
         &self.client_id
     }
 
+    /// The client secret, for requests rendered outside the machine (a device flow's polls).
+    pub fn client_secret(&self) -> &Secret<{ cap::CLIENT_SECRET }> {
+        &self.client_secret
+    }
+
     /// The default redirect URI, if one was configured.
     pub fn redirect_uri(&self) -> Option<&str> {
         self.redirect_uri.as_deref()
@@ -129,6 +141,8 @@ pub enum RequestKind {
     Exchange,
     /// Refresh token → access token.
     Refresh,
+    /// Client id, secret, scope and `soid` → access token (a client-credentials credential).
+    ClientCredentials,
 }
 
 /// Why [`Poll::Wait`].
@@ -162,7 +176,10 @@ pub enum Poll {
     },
     /// Zoho refused the refresh token (or the grant): authorize again, then
     /// [`Machine::set_grant`]. The refresh token is still in [`Machine::token`].
-    NeedsAuthorization,
+    NeedsAuthorization {
+        /// What Zoho refused, and so what the person must do.
+        reason: ReAuthReason,
+    },
     /// No token and no grant: [`Machine::restore`] or [`Machine::set_grant`] first.
     Empty,
 }
@@ -175,6 +192,8 @@ pub enum Event {
     Exchanged,
     /// An access token was refreshed.
     Refreshed,
+    /// A client-credentials access token was minted.
+    Minted,
 }
 
 /// The machine's state, for inspection.
@@ -194,8 +213,8 @@ pub enum State {
         /// Why.
         reason: WaitReason,
     },
-    /// Needs a new grant.
-    NeedsAuthorization,
+    /// Needs a new grant, for this reason.
+    NeedsAuthorization(ReAuthReason),
 }
 
 /// [`Machine::write_request`] could not render the request.
@@ -246,14 +265,11 @@ pub struct Machine {
     /// Bumped by every `set_grant`, so that an exchange finishing consumes only the grant it sent.
     grant_generation: u32,
     in_flight: Option<Flight>,
-    /// Zoho refused the refresh token (or the only grant): a new grant is needed.
-    needs_authorization: bool,
     /// `force_refresh` was called and no mint has happened since.
     force: bool,
-    /// A backoff or throttle pause that the next request must wait out.
-    pause: Option<(Instant, WaitReason)>,
-    /// Consecutive failed requests: the exponent of the backoff.
-    failures: u32,
+    /// The wait state while there is no token set to keep it in (a grant being exchanged).
+    /// With a token set, its [`TokenSet::hold`] is the wait state, so that it is saved with it.
+    own: Hold,
     last_verdict: Option<Verdict>,
 }
 
@@ -262,6 +278,8 @@ pub struct Machine {
 struct Grant {
     code: Secret<{ cap::GRANT_CODE }>,
     redirect_uri: Option<heapless::String<{ cap::REDIRECT_URI }>>,
+    /// The PKCE verifier of the login that produced the code, sent as `code_verifier`.
+    verifier: Option<CodeVerifier>,
 }
 
 /// The request in flight.
@@ -282,23 +300,23 @@ impl Machine {
             grant: None,
             grant_generation: 0,
             in_flight: None,
-            needs_authorization: false,
             force: false,
-            pause: None,
-            failures: 0,
+            own: Hold::default(),
             last_verdict: None,
         }
     }
 
-    /// Replace the token set, e.g. with what the store holds (another process may have refreshed).
+    /// Replace the token set, e.g. with what the store holds (another process may have refreshed,
+    /// or been throttled).
     ///
-    /// Callable at any time. The budget travels with the token set, so a fleet sharing one store
-    /// shares one budget. Clears [`Poll::NeedsAuthorization`] when the restored refresh token differs
-    /// from the one Zoho refused (restoring the refused one again would only be refused again).
-    /// Cancels a pending [`force_refresh`](Machine::force_refresh) when the restored access token
-    /// differs from the current one (someone else already minted a new one). A backoff or throttle
-    /// pause stays: it is about the server, not the token. A request in flight stays in flight;
-    /// its response applies to the restored token.
+    /// Callable at any time. The budget and the wait state travel with the token set
+    /// ([`TokenSet::mints`], [`TokenSet::hold`]), so a fleet sharing one store shares one budget,
+    /// one throttle window and one backoff: restoring adopts them. Cancels a pending
+    /// [`force_refresh`](Machine::force_refresh) when the restored access token differs from the
+    /// current one (someone else already minted a new one). A request in flight stays in flight
+    /// and its response applies to the restored token — unless the restored token set holds
+    /// another refresh token: then that request is forgotten (its answer is refused as
+    /// [`Verdict::NotInFlight`]).
     pub fn restore(&mut self, mut token: TokenSet) {
         // A store (or an imported file) may hold an access token that could not go into a header
         // line: drop it, so that the next poll mints a clean one.
@@ -310,14 +328,15 @@ impl Machine {
             token.access_token = None;
         }
         if let Some(current) = &self.token {
-            if current.refresh_token != token.refresh_token {
-                self.needs_authorization = false;
-            }
             if current.access_token != token.access_token {
                 self.force = false;
             }
-        } else {
-            self.needs_authorization = false;
+            // Another credential took this one's place: the answer to a request sent with the
+            // old refresh token belongs to neither (its mint is not this one's budget, its refusal
+            // not this one's refresh token). Forget it; the next poll decides afresh.
+            if current.refresh_token != token.refresh_token {
+                self.in_flight = None;
+            }
         }
         self.token = Some(token);
     }
@@ -344,16 +363,34 @@ impl Machine {
         self.grant = Some(Grant {
             code: Secret::new("grant code", code)?,
             redirect_uri,
+            verifier: None,
         });
         self.grant_generation = self.grant_generation.wrapping_add(1);
-        self.pause = None;
-        self.failures = 0;
+        let hold = self.hold_mut();
+        hold.pause = None;
+        hold.failures = 0;
+        Ok(())
+    }
+
+    /// Like [`set_grant`](Machine::set_grant), for a code from a login that sent a PKCE challenge:
+    /// the exchange carries `verifier` as `code_verifier` (Zoho refuses the code without it).
+    pub fn set_grant_with_verifier(
+        &mut self,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: CodeVerifier,
+    ) -> Result<(), CapacityError> {
+        self.set_grant(code, redirect_uri)?;
+        if let Some(grant) = &mut self.grant {
+            grant.verifier = Some(verifier);
+        }
         Ok(())
     }
 
     /// Ask for a new access token even if the current one is fresh (Zoho refused it with
-    /// `INVALID_TOKEN`): the next [`poll`](Machine::poll) returns `Send(Refresh)`, still within the
-    /// budget and after any pause. No effect without a token. Cleared by the next mint.
+    /// `INVALID_TOKEN`): the next [`poll`](Machine::poll) returns `Send(Refresh)` (or
+    /// `Send(ClientCredentials)`), still within the budget and after any pause. No effect without
+    /// a token. Cleared by the next mint.
     pub fn force_refresh(&mut self) {
         if self.token.is_some() {
             self.force = true;
@@ -371,9 +408,6 @@ impl Machine {
     /// [`Poll::Empty`]: nothing was given yet.
     #[must_use = "on Poll::Send the machine is in flight: write, send and hand back the request"]
     pub fn poll(&mut self, now: Instant) -> Poll {
-        if self.pause.is_some_and(|(until, _)| now >= until) {
-            self.pause = None;
-        }
         let decision = self.decide(now);
         if let Poll::Send(kind) = decision {
             self.in_flight = Some(Flight {
@@ -382,6 +416,13 @@ impl Machine {
             });
         }
         decision
+    }
+
+    /// What [`poll`](Machine::poll) would answer at `now`, without putting a request in flight:
+    /// for a caller that only wants to know (is a refresh due? is the credential throttled, and
+    /// until when? does it need authorization?).
+    pub fn peek(&self, now: Instant) -> Poll {
+        self.decide(now)
     }
 
     /// Render the request that [`poll`](Machine::poll) asked to send into `buf` (2 KiB is plenty
@@ -401,16 +442,39 @@ impl Machine {
                     c.client_secret.expose(),
                     grant.code.expose(),
                     redirect_uri,
+                    grant.verifier.as_ref().map(CodeVerifier::expose),
                 )
             }
             RequestKind::Refresh => {
-                let token = self.token.as_ref().ok_or(MachineError::NotInFlight)?;
+                let refresh = self
+                    .token
+                    .as_ref()
+                    .and_then(|t| t.refresh_token.as_ref())
+                    .ok_or(MachineError::NotInFlight)?;
                 request::refresh(
                     buf,
                     &c.accounts,
                     &c.client_id,
                     c.client_secret.expose(),
-                    token.refresh_token.expose(),
+                    refresh.expose(),
+                )
+            }
+            RequestKind::ClientCredentials => {
+                let token = self.token.as_ref().ok_or(MachineError::NotInFlight)?;
+                // The scopes are kept comma-separated, as they were asked for.
+                let mut scopes: heapless::Vec<&str, 32> = heapless::Vec::new();
+                for scope in token.scope.split(',').filter(|s| !s.is_empty()) {
+                    if scopes.push(scope).is_err() {
+                        break;
+                    }
+                }
+                request::client_credentials(
+                    buf,
+                    &c.accounts,
+                    &c.client_id,
+                    c.client_secret.expose(),
+                    &scopes,
+                    Some(token.soid.as_str()).filter(|s| !s.is_empty()),
                 )
             }
         }
@@ -423,7 +487,8 @@ impl Machine {
     /// Only after `Poll::Send`; otherwise `Err(Verdict::NotInFlight)` and nothing changes. On
     /// success the new token is in [`token`](Machine::token): save it to the store. On error the
     /// verdict says why; the machine has already scheduled what comes next (see
-    /// [`poll`](Machine::poll)).
+    /// [`poll`](Machine::poll)) and recorded it in the token set's [`Hold`]: save it too, so that
+    /// other processes honour it.
     pub fn handle_response(
         &mut self,
         now: Instant,
@@ -437,13 +502,18 @@ impl Machine {
         let flow = match flight.kind {
             RequestKind::Exchange => Flow::Exchange,
             RequestKind::Refresh => Flow::Refresh,
+            RequestKind::ClientCredentials => Flow::ClientCredentials,
         };
         let outcome = response::parse_token(flow, status, body)
             .and_then(|grant| self.apply(now, flight, grant));
         match outcome {
             Ok(event) => {
-                self.failures = 0;
-                self.pause = None;
+                // Zoho answered: the pause and the backoff are over. A refused refresh token stays
+                // refused (an online grant's access token does not vouch for it).
+                let hold = self.hold_mut();
+                hold.pause = None;
+                hold.failures = 0;
+                self.own = Hold::default();
                 self.last_verdict = None;
                 Ok(event)
             }
@@ -468,16 +538,34 @@ impl Machine {
         verdict
     }
 
+    /// Forget the request in flight without an answer (the caller gave up on it: cancelled, or
+    /// the answer could not be read). Nothing else changes; the next poll decides afresh.
+    pub fn abandon(&mut self) {
+        self.in_flight = None;
+    }
+
     /// The access token to use at `now`, if any: never one at or past its expiry, and still the
     /// current one while a refresh is due, in flight or failing (stale-while-revalidate).
     pub fn access_token(&self, now: Instant) -> Option<&str> {
         self.token.as_ref().and_then(|t| t.access_token(now))
     }
 
-    /// The token set to save in the store (after every `Ok` from
-    /// [`handle_response`](Machine::handle_response)). Kept through every error.
+    /// The token set to save in the store (after every `handle_*`: on success it holds the new
+    /// token, on failure the wait state). Kept through every error.
     pub fn token(&self) -> Option<&TokenSet> {
         self.token.as_ref()
+    }
+
+    /// The wait state: the token set's, or while there is none, the machine's own.
+    pub fn hold(&self) -> &Hold {
+        self.token.as_ref().map_or(&self.own, |t| &t.hold)
+    }
+
+    fn hold_mut(&mut self) -> &mut Hold {
+        match &mut self.token {
+            Some(t) => &mut t.hold,
+            None => &mut self.own,
+        }
     }
 
     /// The state, for inspection and logs. `Waiting` shows a backoff or throttle pause, which may
@@ -486,16 +574,20 @@ impl Machine {
         if let Some(flight) = self.in_flight {
             return State::InFlight(flight.kind);
         }
+        let hold = self.hold();
         if self.grant.is_none() {
-            if self.needs_authorization {
-                return State::NeedsAuthorization;
+            if let Some(reason) = hold.reauthorize {
+                return State::NeedsAuthorization(reason);
             }
             if self.token.is_none() {
                 return State::Empty;
             }
         }
-        match self.pause {
-            Some((until, reason)) => State::Waiting { until, reason },
+        match hold.pause {
+            Some((until, reason)) => State::Waiting {
+                until,
+                reason: reason.into(),
+            },
             None => State::Idle,
         }
     }
@@ -515,7 +607,8 @@ impl Machine {
         &self.config
     }
 
-    /// Why the last request failed; `None` after a success.
+    /// Why the last request of this machine failed; `None` after a success. (Other processes'
+    /// failures reach it only as the [`Hold`] they saved.)
     pub fn last_verdict(&self) -> Option<&Verdict> {
         self.last_verdict.as_ref()
     }
@@ -526,7 +619,7 @@ impl Machine {
         match self.decide(now) {
             Poll::Send(_) => Some(now),
             Poll::Wait { until, .. } => until,
-            Poll::NeedsAuthorization | Poll::Empty => None,
+            Poll::NeedsAuthorization { .. } | Poll::Empty => None,
         }
     }
 
@@ -538,14 +631,19 @@ impl Machine {
                 reason: WaitReason::InFlight,
             };
         }
+        let hold = self.hold();
         let kind = if self.grant.is_some() {
             RequestKind::Exchange
-        } else if self.needs_authorization {
-            return Poll::NeedsAuthorization;
+        } else if let Some(reason) = hold.reauthorize {
+            return Poll::NeedsAuthorization { reason };
         } else if let Some(token) = &self.token {
             let due = self.config.refresh_due(token);
             if self.force || token.access_token(now).is_none() || now >= due {
-                RequestKind::Refresh
+                if token.grant.refreshes() {
+                    RequestKind::Refresh
+                } else {
+                    RequestKind::ClientCredentials
+                }
             } else {
                 return Poll::Wait {
                     until: Some(due),
@@ -555,20 +653,16 @@ impl Machine {
         } else {
             return Poll::Empty;
         };
-        if let Some((until, reason)) = self.pause {
-            if now < until {
-                return Poll::Wait {
-                    until: Some(until),
-                    reason,
-                };
-            }
+        if let Some((until, reason)) = self.config.pause_at(hold, now) {
+            return Poll::Wait {
+                until: Some(until),
+                reason: reason.into(),
+            };
         }
-        if let (RequestKind::Refresh, Some(token)) = (kind, &self.token) {
-            let recent = token.mints.in_window(now, self.config.budget_window);
-            let budget = self.config.effective_budget();
-            if recent.len() >= budget {
-                // The slot opens when enough of the oldest mints leave the window.
-                let until = recent[recent.len() - budget].saturating_add(self.config.budget_window);
+        if let (RequestKind::Refresh | RequestKind::ClientCredentials, Some(token)) =
+            (kind, &self.token)
+        {
+            if let Some(until) = self.config.budget_opens_at(token, now) {
                 return Poll::Wait {
                     until: Some(until),
                     reason: WaitReason::BudgetSpent,
@@ -586,25 +680,17 @@ impl Machine {
                 if self.grant_generation == flight.grant_generation {
                     self.grant = None;
                 }
-                match (grant.refresh_token, &mut self.token) {
-                    (Some(refresh_token), _) => {
-                        let mut mints = MintLog::default();
-                        mints.record(now);
-                        self.token = Some(TokenSet {
-                            refresh_token,
-                            access_token: Some(grant.access_token),
-                            issued_at: now,
-                            expires_at,
-                            api_domain: grant.api_domain.unwrap_or_default(),
-                            scope: grant.scope.unwrap_or_default(),
-                            mints,
-                        });
-                        self.needs_authorization = false;
+                match (grant.refresh_token.is_some(), &mut self.token) {
+                    (true, _) => {
+                        self.token = Some(
+                            TokenSet::from_grant(grant, now, GrantKind::AuthorizationCode)
+                                .map_err(Verdict::ReAuthorize)?,
+                        );
                         self.force = false;
                     }
                     // An online grant beside the refresh token we keep: use its access token
                     // (minted from the grant, so not counted against our refresh token's budget).
-                    (None, Some(token)) => {
+                    (false, Some(token)) => {
                         token.access_token = Some(grant.access_token);
                         token.issued_at = now;
                         token.expires_at = expires_at;
@@ -616,11 +702,13 @@ impl Machine {
                         }
                         self.force = false;
                     }
-                    (None, None) => return Err(Verdict::ReAuthorize(ReAuthReason::NoRefreshToken)),
+                    (false, None) => {
+                        return Err(Verdict::ReAuthorize(ReAuthReason::NoRefreshToken))
+                    }
                 }
                 Ok(Event::Exchanged)
             }
-            RequestKind::Refresh => {
+            RequestKind::Refresh | RequestKind::ClientCredentials => {
                 // Nothing removes the token, so a refresh in flight always has one.
                 let token = self.token.as_mut().ok_or(Verdict::NotInFlight)?;
                 token.access_token = Some(grant.access_token);
@@ -629,28 +717,37 @@ impl Machine {
                 if let Some(d) = grant.api_domain {
                     token.api_domain = d;
                 }
-                if let Some(s) = grant.scope {
+                // A client-credentials token keeps the scopes it asks for: they are its request.
+                if let (Some(s), true) = (grant.scope, token.grant.refreshes()) {
                     token.scope = s;
                 }
                 token.mints.record(now);
                 self.force = false;
-                Ok(Event::Refreshed)
+                Ok(if flight.kind == RequestKind::Refresh {
+                    Event::Refreshed
+                } else {
+                    Event::Minted
+                })
             }
         }
     }
 
-    /// Schedule what follows a failed request. Never touches the refresh token.
+    /// Schedule what follows a failed request, in the hold that is saved with the token set.
+    /// Never touches the refresh token.
     fn fail(&mut self, now: Instant, flight: Flight, verdict: &Verdict, jitter: u32) {
+        let config = self.config;
         match verdict {
-            Verdict::ReAuthorize(_) => match flight.kind {
-                RequestKind::Refresh => self.needs_authorization = true,
+            Verdict::ReAuthorize(reason) => match flight.kind {
+                RequestKind::Refresh | RequestKind::ClientCredentials => {
+                    self.hold_mut().reauthorize = Some(*reason);
+                }
                 RequestKind::Exchange => {
                     if self.grant_generation == flight.grant_generation {
                         self.grant = None;
                     }
                     // A refused grant falls back to the refresh token we had, if any.
                     if self.token.is_none() {
-                        self.needs_authorization = true;
+                        self.own.reauthorize = Some(*reason);
                     }
                 }
             },
@@ -658,18 +755,28 @@ impl Machine {
             // is tried once more: still alive (codes live up to 10 minutes) it may pass, else it
             // is `invalid_code` and dropped; a new `set_grant` ends the wait at once.
             Verdict::Throttled | Verdict::TooManyGrantCodes => {
-                self.pause = Some((
-                    now.saturating_add(self.config.throttle_wait),
-                    WaitReason::Throttled,
+                self.hold_mut().pause = Some((
+                    now.saturating_add(config.throttle_wait),
+                    PauseReason::Throttled,
                 ));
             }
             // Faults, and errors a person must fix (client, request, malformed answers): retry
             // at a growing interval, capped at `backoff_max`; `last_verdict` tells the person.
             _ => {
-                let delay = self.config.backoff(self.failures, jitter);
-                self.pause = Some((now.saturating_add(delay), WaitReason::Backoff));
-                self.failures = self.failures.saturating_add(1);
+                let hold = self.hold_mut();
+                let delay = config.backoff(hold.failures, jitter);
+                hold.pause = Some((now.saturating_add(delay), PauseReason::Backoff));
+                hold.failures = hold.failures.saturating_add(1);
             }
+        }
+    }
+}
+
+impl From<PauseReason> for WaitReason {
+    fn from(r: PauseReason) -> Self {
+        match r {
+            PauseReason::Backoff => WaitReason::Backoff,
+            PauseReason::Throttled => WaitReason::Throttled,
         }
     }
 }
@@ -688,13 +795,62 @@ impl Config {
         Duration::from_millis(half + u64::from(jitter) % (half + 1))
     }
 
-    /// When `token` is due for a refresh: `refresh_margin` before expiry, the margin clamped to half
-    /// the token's lifetime.
+    /// When `token` is due for a refresh: `refresh_margin` (plus this credential's share of
+    /// `refresh_spread`) before expiry, clamped to half the token's lifetime.
     pub fn refresh_due(&self, token: &TokenSet) -> Instant {
         let lifetime = token.expires_at.saturating_duration_since(token.issued_at);
-        token
-            .expires_at
-            .saturating_sub(self.refresh_margin.min(lifetime / 2))
+        let lead = self.refresh_margin.saturating_add(self.spread_of(token));
+        token.expires_at.saturating_sub(lead.min(lifetime / 2))
+    }
+
+    /// This credential's fixed share of `refresh_spread`: an FNV-1a hash of what identifies it
+    /// (the refresh token; for client credentials the scope and `soid`), scaled into the spread.
+    fn spread_of(&self, token: &TokenSet) -> Duration {
+        let spread = u64::try_from(self.refresh_spread.as_millis()).unwrap_or(u64::MAX);
+        if spread == 0 {
+            return Duration::ZERO;
+        }
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut feed = |bytes: &[u8]| {
+            for b in bytes {
+                h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        match &token.refresh_token {
+            Some(r) => feed(r.expose().as_bytes()),
+            None => {
+                feed(token.scope.as_bytes());
+                feed(token.soid.as_bytes());
+            }
+        }
+        // (h mod 2^16) / 2^16 of the spread, without overflow.
+        Duration::from_millis(((u128::from(spread) * u128::from(h & 0xffff)) >> 16) as u64)
+    }
+
+    /// The pause of `hold` still running at `now`. A pause ending further ahead than its own
+    /// longest length (plus the clock-skew tolerance) was recorded by a clock running ahead: its
+    /// start is unknown, and honoured it would silence the credential until the clock catches up
+    /// (a day, after a day's jump), so it is over.
+    pub fn pause_at(&self, hold: &Hold, now: Instant) -> Option<(Instant, PauseReason)> {
+        hold.paused_at(now).filter(|(until, reason)| {
+            let longest = match reason {
+                PauseReason::Throttled => self.throttle_wait,
+                PauseReason::Backoff => self.backoff_max,
+            };
+            *until
+                <= now
+                    .saturating_add(longest)
+                    .saturating_add(CLOCK_SKEW_TOLERANCE)
+        })
+    }
+
+    /// When the mint budget of `token` allows the next mint, if it is spent at `now`: the slot
+    /// opens when enough of the oldest mints leave the rolling window.
+    pub fn budget_opens_at(&self, token: &TokenSet, now: Instant) -> Option<Instant> {
+        let recent = token.mints.in_window(now, self.budget_window);
+        let budget = self.effective_budget();
+        (recent.len() >= budget)
+            .then(|| recent[recent.len() - budget].saturating_add(self.budget_window))
     }
 
     /// `budget_mints` clamped to `1..=cap::MINT_LOG`: the log remembers at most that many mints.

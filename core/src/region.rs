@@ -257,19 +257,9 @@ impl Origin {
     /// is dropped). This is the only way to point the client away from Zoho's table.
     pub fn custom(url: &str) -> Result<Self, RegionError> {
         let url = url.strip_suffix('/').unwrap_or(url);
-        let rest = if let Some(r) = url.strip_prefix("https://") {
-            r
-        } else if let Some(r) = url.strip_prefix("http://") {
-            r
-        } else {
-            return Err(RegionError::BadOrigin);
-        };
-        if rest.is_empty()
-            || rest
-                .bytes()
-                .any(|b| matches!(b, b'/' | b'?' | b'#' | b'@' | b' ') || !b.is_ascii_graphic())
-        {
-            return Err(RegionError::BadOrigin);
+        match crate::url::parse(url) {
+            Ok(u) if u.rest.is_empty() => {}
+            _ => return Err(RegionError::BadOrigin),
         }
         let mut s = heapless::String::new();
         s.push_str(url).map_err(|_| RegionError::BadOrigin)?;
@@ -302,6 +292,123 @@ impl Origin {
             }
         }
     }
+}
+
+/// Why an `api_domain` from a token answer (or a stored row) is not one this client sends
+/// access tokens to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrustError {
+    /// A Zoho API domain, but of another data centre or environment than the credential's.
+    Mismatch {
+        /// The credential's data centre and environment.
+        expected: (DataCenter, Environment),
+        /// Those of the `api_domain`.
+        found: (DataCenter, Environment),
+    },
+    /// Neither a Zoho API domain nor, with a custom accounts origin, a loopback URL.
+    Untrusted,
+}
+
+impl fmt::Display for TrustError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Mismatch { expected, found } => write!(
+                f,
+                "the api_domain belongs to {} {}, not {} {} as configured: \
+                 configure the data centre and environment the credential was issued in",
+                found.0, found.1, expected.0, expected.1
+            ),
+            Self::Untrusted => f.write_str(
+                "the api_domain is not a Zoho API domain (nor loopback, with a custom accounts origin): \
+                 access tokens are never sent there; check the accounts origin",
+            ),
+        }
+    }
+}
+
+impl core::error::Error for TrustError {}
+
+impl Origin {
+    /// Where API calls with a token issued through this accounts origin for `dc`/`env` go (no
+    /// trailing slash), given the `api_domain` the answer said (`said`, empty when nothing):
+    ///
+    /// - a Zoho API domain must be of `dc` and `env` ([`TrustError::Mismatch`] otherwise);
+    /// - a loopback URL (path allowed, e.g. the emulator's `/sandbox`) only with a custom origin;
+    /// - nothing said: `dc`'s API domain for `env`, or the custom origin itself;
+    /// - anything else is [`TrustError::Untrusted`].
+    ///
+    /// ```
+    /// use zoho_oauth_core::{DataCenter, Environment, Origin};
+    /// use zoho_oauth_core::region::TrustError;
+    ///
+    /// let eu = Origin::Zoho(DataCenter::Eu);
+    /// let prod = Environment::Production;
+    /// assert_eq!(eu.trusted_api_domain(DataCenter::Eu, prod, "https://www.zohoapis.eu/"), Ok("https://www.zohoapis.eu"));
+    /// assert_eq!(eu.trusted_api_domain(DataCenter::Eu, prod, ""), Ok("https://www.zohoapis.eu"));
+    /// assert_eq!(eu.trusted_api_domain(DataCenter::Eu, prod, "https://evil.example"), Err(TrustError::Untrusted));
+    /// ```
+    #[inline]
+    pub fn trusted_api_domain<'a>(
+        &'a self,
+        dc: DataCenter,
+        env: Environment,
+        said: &'a str,
+    ) -> Result<&'a str, TrustError> {
+        let said = said.strip_suffix('/').unwrap_or(said);
+        if said.is_empty() {
+            return Ok(match self {
+                Self::Zoho(_) => dc.api_domain(env),
+                Self::Custom(o) => o.as_str(),
+            });
+        }
+        match self.classify_api_domain(said)? {
+            Some(found) if found == (dc, env) => Ok(said),
+            Some(found) => Err(TrustError::Mismatch {
+                expected: (dc, env),
+                found,
+            }),
+            None => Ok(said),
+        }
+    }
+
+    /// The data centre and environment a stored token belongs to, from its `api_domain`: a Zoho
+    /// API domain says it; an empty one (older SDKs wrote none) or, with a custom origin, a
+    /// loopback one means `configured`; anything else cannot be keyed
+    /// ([`TrustError::Untrusted`]). The one rule for rows of the official SDKs' token file and
+    /// their `oauthtoken` table alike.
+    #[inline]
+    pub fn region_of_api_domain(
+        &self,
+        said: &str,
+        configured: (DataCenter, Environment),
+    ) -> Result<(DataCenter, Environment), TrustError> {
+        let said = said.strip_suffix('/').unwrap_or(said);
+        if said.is_empty() {
+            return Ok(configured);
+        }
+        Ok(self.classify_api_domain(said)?.unwrap_or(configured))
+    }
+
+    /// `Some(region)` for a Zoho API domain, `None` for loopback under a custom origin.
+    #[inline(always)]
+    fn classify_api_domain(
+        &self,
+        said: &str,
+    ) -> Result<Option<(DataCenter, Environment)>, TrustError> {
+        if let Ok(found) = DataCenter::from_api_domain(said) {
+            return Ok(Some(found));
+        }
+        match self {
+            Self::Custom(_) if loopback_url(said) => Ok(None),
+            _ => Err(TrustError::Untrusted),
+        }
+    }
+}
+
+#[inline(never)]
+fn loopback_url(said: &str) -> bool {
+    crate::url::parse(said).is_ok_and(|u| u.host.is_loopback())
 }
 
 impl fmt::Display for Origin {

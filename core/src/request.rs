@@ -1,7 +1,10 @@
-//! Render the accounts-server requests (grant exchange, refresh, revoke, user info) into a caller buffer.
+//! Render the accounts-server requests (grant exchange, refresh, client credentials, revoke, user
+//! info) into a caller buffer; the device flow's two requests are in [`device`](crate::device).
 //!
 //! Secrets travel in the form body, never in the URL. A buffer that is too small gives
 //! [`BufferTooSmall`] with the exact size needed and is left untouched, so the caller can grow it and retry.
+//! Each function renders one request; which one to send when is the [`Machine`](crate::Machine)'s
+//! decision (exchange, refresh) or the caller's (client credentials, revoke, user info).
 
 use core::fmt;
 
@@ -73,7 +76,7 @@ pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 ///
 /// `url` never contains a secret. `authorization`, when present, is the whole header value
 /// (`Zoho-oauthtoken 1000.…`) and must be sent as the `Authorization` header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Request<'b> {
     /// `GET` or `POST`.
     pub method: Method,
@@ -85,6 +88,20 @@ pub struct Request<'b> {
     pub authorization: Option<&'b str>,
     /// The body (empty for `GET`).
     pub body: &'b [u8],
+}
+
+impl fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The body holds the client secret and tokens, the header an access token: their shape
+        // only.
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("content_type", &self.content_type)
+            .field("authorization", &self.authorization.map(|_| "<redacted>"))
+            .field("body_len", &self.body.len())
+            .finish()
+    }
 }
 
 /// One piece of a rendered URL, body or header: copied as is, or percent-encoded.
@@ -138,6 +155,46 @@ pub(crate) fn text(bytes: &[u8]) -> &str {
     core::str::from_utf8(bytes).unwrap_or_default()
 }
 
+/// Render `url` and the form body that `body` feeds, part by part, into `buf`, or leave it
+/// untouched: for bodies whose number of parts varies (scope lists, optional parameters).
+/// `body` is called twice, once to measure and once to write, and must feed the same parts.
+pub(crate) fn render_form<'b, 'p>(
+    buf: &'b mut [u8],
+    url: &[Part<'_>],
+    body: impl Fn(&mut dyn FnMut(Part<'p>)),
+) -> Result<Request<'b>, BufferTooSmall> {
+    let url_len = parts_len(url);
+    let mut body_len = 0;
+    body(&mut |part| body_len += part.len());
+    let required = url_len + body_len;
+    if buf.len() < required {
+        return Err(BufferTooSmall { required });
+    }
+    let (url_buf, rest) = buf.split_at_mut(url_len);
+    let body_buf = &mut rest[..body_len];
+    write_parts(url, url_buf);
+    let mut at = 0;
+    body(&mut |part| at += part.write(&mut body_buf[at..]));
+    Ok(Request {
+        method: Method::Post,
+        url: text(url_buf),
+        content_type: Some(FORM_CONTENT_TYPE),
+        authorization: None,
+        body: body_buf,
+    })
+}
+
+/// Feed a scope list to `f` the way Zoho takes it: comma-separated, each scope percent-encoded
+/// (so that a scope holding `,` or `&` cannot add another).
+pub(crate) fn scope_parts<'a>(scopes: &[&'a str], f: &mut dyn FnMut(Part<'a>)) {
+    for (i, scope) in scopes.iter().enumerate() {
+        if i > 0 {
+            f(Part::Raw(","));
+        }
+        f(Part::Enc(scope));
+    }
+}
+
 /// Render `url`, `body` and `authorization` into `buf` (in that order), or leave it untouched.
 fn render<'b>(
     buf: &'b mut [u8],
@@ -166,22 +223,23 @@ fn render<'b>(
     })
 }
 
-const TOKEN_PATH: &str = "/oauth/v2/token";
+pub(crate) const TOKEN_PATH: &str = "/oauth/v2/token";
 const REVOKE_PATH: &str = "/oauth/v2/token/revoke";
 const USER_INFO_PATH: &str = "/oauth/user/info";
 const AUTH_SCHEME: &str = "Zoho-oauthtoken ";
 
 /// Render the grant exchange: `POST {accounts}/oauth/v2/token` with the form body
-/// `grant_type=authorization_code&client_id=…&client_secret=…&code=…[&redirect_uri=…]`.
+/// `grant_type=authorization_code&client_id=…&client_secret=…&code=…[&redirect_uri=…][&code_verifier=…]`.
 ///
 /// `redirect_uri` must be the one the code was issued for (omit it for Self Client codes).
-/// On [`BufferTooSmall`] the buffer is untouched.
+/// `code_verifier` is the PKCE verifier ([`CodeVerifier::expose`](crate::pkce::CodeVerifier::expose))
+/// when the authorization URL carried its challenge. On [`BufferTooSmall`] the buffer is untouched.
 ///
 /// ```
 /// use zoho_oauth_core::{request, DataCenter, Origin};
 ///
 /// let mut buf = [0u8; 512];
-/// let req = request::exchange(&mut buf, &Origin::Zoho(DataCenter::Eu), "1000.ID", "s3cret", "1000.code", None).unwrap();
+/// let req = request::exchange(&mut buf, &Origin::Zoho(DataCenter::Eu), "1000.ID", "s3cret", "1000.code", None, None).unwrap();
 /// assert_eq!(req.url, "https://accounts.zoho.eu/oauth/v2/token");
 /// assert_eq!(req.body, b"grant_type=authorization_code&client_id=1000.ID&client_secret=s3cret&code=1000.code");
 /// ```
@@ -192,9 +250,14 @@ pub fn exchange<'b>(
     client_secret: &str,
     code: &str,
     redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
 ) -> Result<Request<'b>, BufferTooSmall> {
     let (uri_key, uri) = match redirect_uri {
         Some(uri) => ("&redirect_uri=", uri),
+        None => ("", ""),
+    };
+    let (verifier_key, verifier) = match code_verifier {
+        Some(v) => ("&code_verifier=", v),
         None => ("", ""),
     };
     render(
@@ -210,8 +273,68 @@ pub fn exchange<'b>(
             Part::Enc(code),
             Part::Raw(uri_key),
             Part::Enc(uri),
+            Part::Raw(verifier_key),
+            Part::Enc(verifier),
         ],
         &[],
+    )
+}
+
+/// Render a client-credentials request (a Self Client without a refresh token, for back-end
+/// jobs): `POST {accounts}/oauth/v2/token` with the form body
+/// `grant_type=client_credentials&client_id=…&client_secret=…&scope=A,B[&soid=…]`.
+///
+/// `soid` names the organisation (`<service>.<org id>`, e.g. `ZohoCRM.600001234`); it is required
+/// when the client reaches several organisations or portals, else Zoho answers
+/// [`Verdict::MissingOrgInfo`](crate::response::Verdict::MissingOrgInfo). Parse the answer with
+/// [`parse_token`](crate::response::parse_token) and
+/// [`Flow::ClientCredentials`](crate::response::Flow::ClientCredentials): it has no refresh token;
+/// when the access token expires, send this request again (each answer mints a new token, and
+/// Zoho's limits on minting apply). On [`BufferTooSmall`] the buffer is untouched.
+///
+/// ```
+/// use zoho_oauth_core::response::{parse_token, Flow};
+/// use zoho_oauth_core::{request, DataCenter, Origin};
+///
+/// let mut buf = [0u8; 512];
+/// let us = Origin::Zoho(DataCenter::Us);
+/// let scopes = ["ZohoCRM.modules.ALL", "ZohoCRM.settings.READ"];
+/// let req = request::client_credentials(&mut buf, &us, "1000.ID", "s3cret", &scopes, Some("ZohoCRM.600001234"))?;
+/// assert_eq!(req.url, "https://accounts.zoho.com/oauth/v2/token");
+/// assert_eq!(
+///     req.body,
+///     b"grant_type=client_credentials&client_id=1000.ID&client_secret=s3cret\
+///       &scope=ZohoCRM.modules.ALL,ZohoCRM.settings.READ&soid=ZohoCRM.600001234"
+/// );
+/// // … send it; Zoho answers an access token alone:
+/// let answer = br#"{"access_token":"1000.c1c2","api_domain":"https://www.zohoapis.com","token_type":"Bearer","expires_in":3600}"#;
+/// let grant = parse_token(Flow::ClientCredentials, 200, answer).unwrap();
+/// assert!(grant.refresh_token.is_none());
+/// # Ok::<(), zoho_oauth_core::BufferTooSmall>(())
+/// ```
+pub fn client_credentials<'b>(
+    buf: &'b mut [u8],
+    accounts: &Origin,
+    client_id: &str,
+    client_secret: &str,
+    scopes: &[&str],
+    soid: Option<&str>,
+) -> Result<Request<'b>, BufferTooSmall> {
+    render_form(
+        buf,
+        &[Part::Raw(accounts.as_str()), Part::Raw(TOKEN_PATH)],
+        |f| {
+            f(Part::Raw("grant_type=client_credentials&client_id="));
+            f(Part::Enc(client_id));
+            f(Part::Raw("&client_secret="));
+            f(Part::Enc(client_secret));
+            f(Part::Raw("&scope="));
+            scope_parts(scopes, f);
+            if let Some(soid) = soid {
+                f(Part::Raw("&soid="));
+                f(Part::Enc(soid));
+            }
+        },
     )
 }
 
@@ -354,13 +477,20 @@ mod tests {
                 secret,
                 code,
                 Some("http://127.0.0.1:8765/cb"),
+                None,
             ),
-            1 => exchange(buf, o, CLIENT_ID, secret, code, None),
+            1 => exchange(buf, o, CLIENT_ID, secret, code, None, None),
             2 => refresh(buf, o, CLIENT_ID, secret, code),
             3 => revoke(buf, o, code),
+            4 => exchange(buf, o, CLIENT_ID, secret, "1000.c", None, Some(code)),
+            5 => client_credentials(buf, o, CLIENT_ID, secret, &["A.b", "C.d"], Some(code)),
             _ => user_info(buf, o, code),
         }
     }
+
+    /// Every kind [`render_all`] knows; the form-body ones are all but the last.
+    const KINDS: usize = 7;
+    const FORM_KINDS: usize = KINDS - 1;
 
     #[test]
     fn exchange_posts_the_grant_in_the_form_body() {
@@ -373,6 +503,7 @@ mod tests {
             SECRET,
             CODE,
             Some("https://app.example/cb?x=1"),
+            None,
         )
         .unwrap();
         assert_eq!(r.method, Method::Post);
@@ -395,10 +526,76 @@ mod tests {
     }
 
     #[test]
+    fn a_pkce_exchange_carries_the_code_verifier_last() {
+        let mut buf = [0u8; 1024];
+        let o = Origin::Zoho(DataCenter::Us);
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let r = exchange(
+            &mut buf,
+            &o,
+            CLIENT_ID,
+            SECRET,
+            CODE,
+            Some("http://127.0.0.1/cb"),
+            Some(verifier),
+        )
+        .unwrap();
+        assert_eq!(
+            decoded_pairs(r.body),
+            owned(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", CLIENT_ID),
+                ("client_secret", SECRET),
+                ("code", CODE),
+                ("redirect_uri", "http://127.0.0.1/cb"),
+                ("code_verifier", verifier),
+            ])
+        );
+    }
+
+    #[test]
+    fn client_credentials_posts_the_scopes_comma_separated_and_the_soid() {
+        let mut buf = [0u8; 1024];
+        let o = Origin::Zoho(DataCenter::Eu);
+        let r = client_credentials(
+            &mut buf,
+            &o,
+            CLIENT_ID,
+            SECRET,
+            &["ZohoCRM.modules.ALL", "ZohoCRM.settings.READ"],
+            Some("ZohoCRM.600001234"),
+        )
+        .unwrap();
+        assert_eq!(r.method, Method::Post);
+        assert_eq!(r.url, "https://accounts.zoho.eu/oauth/v2/token");
+        assert_eq!(r.content_type, Some(FORM_CONTENT_TYPE));
+        assert_eq!(
+            decoded_pairs(r.body),
+            owned(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", CLIENT_ID),
+                ("client_secret", SECRET),
+                ("scope", "ZohoCRM.modules.ALL,ZohoCRM.settings.READ"),
+                ("soid", "ZohoCRM.600001234"),
+            ])
+        );
+    }
+
+    #[test]
+    fn client_credentials_without_soid_omits_it_and_a_scope_cannot_inject_one() {
+        let mut buf = [0u8; 1024];
+        let o = Origin::Zoho(DataCenter::Us);
+        let r = client_credentials(&mut buf, &o, CLIENT_ID, SECRET, &["A,B&soid=x"], None).unwrap();
+        let body = core::str::from_utf8(r.body).unwrap();
+        assert!(body.ends_with("&scope=A%2CB%26soid%3Dx"), "{body}");
+        assert_eq!(decoded_pairs(r.body).len(), 4);
+    }
+
+    #[test]
     fn a_self_client_exchange_has_no_redirect_uri() {
         let mut buf = [0u8; 1024];
         let o = Origin::Zoho(DataCenter::In);
-        let r = exchange(&mut buf, &o, CLIENT_ID, SECRET, CODE, None).unwrap();
+        let r = exchange(&mut buf, &o, CLIENT_ID, SECRET, CODE, None, None).unwrap();
         assert_eq!(r.url, "https://accounts.zoho.in/oauth/v2/token");
         let keys: Vec<String> = decoded_pairs(r.body).into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["grant_type", "client_id", "client_secret", "code"]);
@@ -447,7 +644,7 @@ mod tests {
     #[test]
     fn a_too_small_buffer_is_left_untouched_and_the_required_size_is_exact() {
         let o = Origin::Zoho(DataCenter::Eu);
-        for kind in 0..5 {
+        for kind in 0..KINDS {
             let mut big = [0u8; 1024];
             let expected_len = {
                 let r = render_all(kind, &mut big, &o, SECRET, CODE).unwrap();
@@ -510,7 +707,7 @@ mod tests {
         fn secrets_with_any_bytes_round_trip_through_the_form_body(secret in awkward(), code in awkward()) {
             let mut buf = vec![0u8; 4096];
             let o = Origin::Zoho(DataCenter::Jp);
-            let r = exchange(&mut buf, &o, CLIENT_ID, &secret, &code, Some("http://localhost/cb")).unwrap();
+            let r = exchange(&mut buf, &o, CLIENT_ID, &secret, &code, Some("http://localhost/cb"), None).unwrap();
             let got = decoded_pairs(r.body);
             prop_assert_eq!(got.len(), 5);
             prop_assert_eq!(&got[2], &(String::from("client_secret"), secret.clone()));
@@ -523,7 +720,7 @@ mod tests {
         }
 
         #[test]
-        fn secrets_never_appear_in_the_url(secret in "[a-f0-9]{8,42}", token in "1000\\.[a-f0-9]{8,32}\\.[a-f0-9]{8,32}", kind in 0usize..4) {
+        fn secrets_never_appear_in_the_url(secret in "[a-f0-9]{8,42}", token in "1000\\.[a-f0-9]{8,32}\\.[a-f0-9]{8,32}", kind in 0usize..FORM_KINDS) {
             let o = Origin::Zoho(DataCenter::Sa);
             let mut buf = vec![0u8; 4096];
             let r = render_all(kind, &mut buf, &o, &secret, &token).unwrap();
@@ -536,7 +733,7 @@ mod tests {
         }
 
         #[test]
-        fn any_buffer_size_either_fits_exactly_or_is_untouched(len in 0usize..400, kind in 0usize..5) {
+        fn any_buffer_size_either_fits_exactly_or_is_untouched(len in 0usize..400, kind in 0usize..KINDS) {
             let o = Origin::Zoho(DataCenter::Uk);
             let mut buf = vec![0x55u8; len];
             match render_all(kind, &mut buf, &o, SECRET, CODE) {

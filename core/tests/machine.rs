@@ -103,7 +103,10 @@ fn the_credentials_redirect_uri_is_the_default_for_a_grant() {
 fn an_exchange_stores_every_field_and_records_a_mint() {
     let m = exchanged();
     let t = m.token().unwrap();
-    assert_eq!(t.refresh_token.expose(), "1000.refresh.one");
+    assert_eq!(
+        t.refresh_token.as_ref().unwrap().expose(),
+        "1000.refresh.one"
+    );
     assert_eq!(m.access_token(at(0)), Some("1000.access.one"));
     assert_eq!(t.api_domain, "https://www.zohoapis.com");
     assert_eq!(t.scope, "ZohoCRM.modules.ALL");
@@ -202,7 +205,10 @@ fn a_refresh_keeps_the_refresh_token_and_updates_only_what_zoho_sent() {
     let mut m = exchanged();
     refresh(&mut m, at(secs(3540)), "1000.access.two");
     let t = m.token().unwrap();
-    assert_eq!(t.refresh_token.expose(), "1000.refresh.one");
+    assert_eq!(
+        t.refresh_token.as_ref().unwrap().expose(),
+        "1000.refresh.one"
+    );
     assert_eq!(m.access_token(at(secs(3540))), Some("1000.access.two"));
     assert_eq!(t.api_domain, "https://www.zohoapis.com");
     assert_eq!(t.scope, "ZohoCRM.modules.ALL");
@@ -329,16 +335,27 @@ fn invalid_code_on_refresh_asks_for_authorization_and_keeps_the_refresh_token() 
     );
     assert_eq!(m.last_verdict(), Some(&verdict));
     for later in [secs(3541), secs(99_999)] {
-        assert_eq!(m.poll(at(later)), Poll::NeedsAuthorization);
+        assert_eq!(
+            m.poll(at(later)),
+            Poll::NeedsAuthorization {
+                reason: ReAuthReason::RefreshTokenRevoked
+            }
+        );
     }
-    assert_eq!(m.state(), State::NeedsAuthorization);
     assert_eq!(
-        m.token().unwrap().refresh_token.expose(),
+        m.state(),
+        State::NeedsAuthorization(ReAuthReason::RefreshTokenRevoked)
+    );
+    assert_eq!(
+        m.token().unwrap().refresh_token.as_ref().unwrap().expose(),
         "1000.refresh.one"
     );
     // Restoring the refused token again changes nothing.
     m.restore(m.token().unwrap().clone());
-    assert_eq!(m.poll(at(secs(99_999))), Poll::NeedsAuthorization);
+    assert!(matches!(
+        m.poll(at(secs(99_999))),
+        Poll::NeedsAuthorization { .. }
+    ));
     // A new grant starts over.
     m.set_grant("1000.grant.two", None).unwrap();
     assert_eq!(m.poll(at(secs(99_999))), Poll::Send(RequestKind::Exchange));
@@ -363,7 +380,12 @@ fn an_exchange_without_refresh_token_and_none_kept_asks_for_offline_access() {
         .unwrap_err();
     assert_eq!(verdict, Verdict::ReAuthorize(ReAuthReason::NoRefreshToken));
     assert!(verdict.to_string().contains("access_type=offline"));
-    assert_eq!(m.poll(at(1)), Poll::NeedsAuthorization);
+    assert_eq!(
+        m.poll(at(1)),
+        Poll::NeedsAuthorization {
+            reason: ReAuthReason::NoRefreshToken
+        }
+    );
     assert!(m.token().is_none());
 }
 
@@ -378,7 +400,7 @@ fn an_online_exchange_beside_a_kept_refresh_token_updates_only_the_access_token(
     );
     assert_eq!(m.access_token(at(secs(10))), Some("1000.access.online"));
     assert_eq!(
-        m.token().unwrap().refresh_token.expose(),
+        m.token().unwrap().refresh_token.as_ref().unwrap().expose(),
         "1000.refresh.one"
     );
 }
@@ -438,7 +460,12 @@ fn too_many_grant_codes_waits_like_a_throttle_then_tries_the_code_once_more() {
         m.handle_response(until, 200, INVALID_CODE, 0),
         Err(Verdict::ReAuthorize(ReAuthReason::GrantUsedOrExpired))
     );
-    assert_eq!(m.poll(until), Poll::NeedsAuthorization);
+    assert_eq!(
+        m.poll(until),
+        Poll::NeedsAuthorization {
+            reason: ReAuthReason::GrantUsedOrExpired
+        }
+    );
 }
 
 #[test]
@@ -469,7 +496,7 @@ fn too_many_grant_codes_keeps_the_current_token_and_refresh_token() {
     );
     assert_eq!(m.access_token(at(secs(500))), Some("1000.access.one"));
     assert_eq!(
-        m.token().unwrap().refresh_token.expose(),
+        m.token().unwrap().refresh_token.as_ref().unwrap().expose(),
         "1000.refresh.one"
     );
 }
@@ -691,9 +718,199 @@ fn a_restored_access_token_that_could_split_a_header_line_is_dropped_and_replace
     m.restore(t);
     assert_eq!(m.access_token(at(1)), None, "never handed out");
     assert_eq!(
-        m.token().unwrap().refresh_token.expose(),
+        m.token().unwrap().refresh_token.as_ref().unwrap().expose(),
         "1000.refresh.one"
     );
     refresh(&mut m, at(1), "1000.access.clean");
     assert_eq!(m.access_token(at(2)), Some("1000.access.clean"));
+}
+
+/// What a second process sees when it restores the token set the first one saved.
+fn second_process(saved: &TokenSet) -> Machine {
+    let mut m = machine();
+    m.restore(saved.clone());
+    m
+}
+
+#[test]
+fn a_throttle_travels_with_the_token_set_so_every_process_honours_it() {
+    let mut m = exchanged();
+    let due = at(secs(3540));
+    assert_eq!(m.poll(due), Poll::Send(RequestKind::Refresh));
+    assert_eq!(
+        m.handle_response(due, 200, THROTTLE, 0),
+        Err(Verdict::Throttled)
+    );
+    let saved = m.token().unwrap().clone();
+    let until = due.saturating_add(Config::default().throttle_wait);
+    // Five more processes in a row: none sends, each is told until when.
+    for later in [secs(3541), secs(3560), secs(3599), secs(3600), secs(4000)] {
+        let mut other = second_process(&saved);
+        assert_eq!(
+            other.poll(at(later)),
+            Poll::Wait {
+                until: Some(until),
+                reason: WaitReason::Throttled
+            }
+        );
+        // Even a forced refresh waits for the window.
+        other.force_refresh();
+        assert!(matches!(other.poll(at(later)), Poll::Wait { .. }));
+    }
+    assert_eq!(
+        second_process(&saved).poll(until),
+        Poll::Send(RequestKind::Refresh)
+    );
+}
+
+#[test]
+fn a_backoff_and_its_growing_exponent_are_shared_through_the_store() {
+    let mut m = exchanged();
+    let due = at(secs(3540));
+    let _ = m.poll(due);
+    let _ = m.handle_response(due, 502, HTML, u32::MAX);
+    let first = m.token().unwrap().hold;
+    assert_eq!(first.failures, 1);
+    let (until, _) = first.pause.unwrap();
+    // Another process, after the pause, fails again: its backoff is the second step.
+    let mut other = second_process(m.token().unwrap());
+    assert!(matches!(
+        other.poll(due),
+        Poll::Wait {
+            reason: WaitReason::Backoff,
+            ..
+        }
+    ));
+    assert_eq!(other.poll(until), Poll::Send(RequestKind::Refresh));
+    let _ = other.handle_transport_error(until, u32::MAX);
+    let second = other.token().unwrap().hold;
+    assert_eq!(second.failures, 2);
+    let (until2, _) = second.pause.unwrap();
+    assert_eq!(
+        until2.saturating_duration_since(until),
+        Config::default().backoff(1, u32::MAX)
+    );
+    // A success anywhere clears it for everyone.
+    let _ = other.poll(until2);
+    let _ = other.handle_response(until2, 200, &refresh_ok("1000.access.two", 3600), 0);
+    assert_eq!(other.token().unwrap().hold, Default::default());
+}
+
+#[test]
+fn a_refused_refresh_token_is_not_tried_again_by_the_next_process() {
+    let mut m = exchanged();
+    let _ = m.poll(at(secs(3540)));
+    let _ = m.handle_response(at(secs(3540)), 200, INVALID_CODE, 0);
+    let mut other = second_process(m.token().unwrap());
+    assert_eq!(
+        other.poll(at(secs(3541))),
+        Poll::NeedsAuthorization {
+            reason: ReAuthReason::RefreshTokenRevoked
+        }
+    );
+    // The still-valid access token is served meanwhile.
+    assert_eq!(other.access_token(at(secs(3541))), Some("1000.access.one"));
+}
+
+#[test]
+fn a_client_credentials_credential_asks_again_when_due_within_the_budget() {
+    let mut m = machine();
+    m.restore(TokenSet::client_credentials("ZohoCRM.modules.ALL", "ZohoCRM.600001234").unwrap());
+    assert_eq!(m.poll(at(0)), Poll::Send(RequestKind::ClientCredentials));
+    let mut buf = [0u8; 2048];
+    let req = m.write_request(&mut buf).unwrap();
+    assert_eq!(req.url, "https://accounts.zoho.eu/oauth/v2/token");
+    assert_eq!(
+        core::str::from_utf8(req.body).unwrap(),
+        "grant_type=client_credentials&client_id=1000.CLIENT&client_secret=s3cret\
+         &scope=ZohoCRM.modules.ALL&soid=ZohoCRM.600001234"
+    );
+    let answer = br#"{"access_token":"1000.cc.one","scope":"ZohoCRM.modules.ALL","api_domain":"https://www.zohoapis.eu","token_type":"Bearer","expires_in":3600}"#;
+    assert_eq!(m.handle_response(at(0), 200, answer, 0), Ok(Event::Minted));
+    assert_eq!(m.access_token(at(1)), Some("1000.cc.one"));
+    assert!(m.token().unwrap().refresh_token.is_none());
+    assert_eq!(m.token().unwrap().soid, "ZohoCRM.600001234");
+    // Fresh until the margin, then asked for again (not refreshed).
+    assert!(matches!(
+        m.poll(at(secs(3539))),
+        Poll::Wait {
+            reason: WaitReason::Fresh,
+            ..
+        }
+    ));
+    assert_eq!(
+        m.poll(at(secs(3540))),
+        Poll::Send(RequestKind::ClientCredentials)
+    );
+    let _ = m.handle_response(at(secs(3540)), 200, answer, 0);
+    // The budget counts these mints like refreshes.
+    assert_eq!(m.token().unwrap().mints.len(), 2);
+}
+
+#[test]
+fn credentials_minted_together_come_due_spread_over_the_configured_window() {
+    let config = Config {
+        refresh_spread: Duration::from_secs(120),
+        ..Config::default()
+    };
+    let mut dues = Vec::new();
+    for i in 0..200 {
+        let mut t = TokenSet::new(&format!("1000.refresh.{i:04}")).unwrap();
+        t.access_token = Some(zoho_oauth_core::Secret::new("access_token", "1000.a").unwrap());
+        t.issued_at = at(0);
+        t.expires_at = at(secs(3600));
+        let due = config.refresh_due(&t);
+        // Never later than the margin alone, never more than margin + spread early.
+        assert!(due <= at(secs(3540)) && due >= at(secs(3420)), "{due:?}");
+        // The same credential comes due at the same time in every process.
+        assert_eq!(config.refresh_due(&t.clone()), due);
+        dues.push(due.as_millis());
+    }
+    dues.sort_unstable();
+    dues.dedup();
+    assert!(dues.len() > 150, "only {} distinct due times", dues.len());
+    let spread = dues.last().unwrap() - dues.first().unwrap();
+    assert!(spread > 100_000, "due times span only {spread} ms");
+    // Zoho's rule alone by default.
+    let mut t = TokenSet::new("1000.refresh.x").unwrap();
+    t.issued_at = at(0);
+    t.expires_at = at(secs(3600));
+    assert_eq!(Config::default().refresh_due(&t), at(secs(3540)));
+}
+
+#[test]
+fn a_restore_with_another_refresh_token_forgets_the_request_in_flight() {
+    let mut m = exchanged();
+    assert_eq!(m.poll(at(secs(3540))), Poll::Send(RequestKind::Refresh));
+    m.restore(TokenSet::new("1000.refresh.from.elsewhere").unwrap());
+    // The answer belongs to the old refresh token: neither its mint nor its refusal is this one's.
+    assert_eq!(
+        m.handle_response(at(secs(3541)), 200, INVALID_CODE, 0),
+        Err(Verdict::NotInFlight)
+    );
+    assert_eq!(m.poll(at(secs(3541))), Poll::Send(RequestKind::Refresh));
+}
+
+#[test]
+fn a_restore_with_the_same_refresh_token_keeps_the_request_in_flight() {
+    let mut m = exchanged();
+    assert_eq!(m.poll(at(secs(3540))), Poll::Send(RequestKind::Refresh));
+    let saved = m.token().unwrap().clone();
+    m.restore(saved);
+    assert_eq!(
+        m.handle_response(at(secs(3541)), 200, &refresh_ok("1000.access.two", 3600), 0),
+        Ok(Event::Refreshed)
+    );
+}
+
+#[test]
+fn a_rendered_request_debug_shows_no_secret() {
+    let mut m = exchanged();
+    assert_eq!(m.poll(at(secs(3540))), Poll::Send(RequestKind::Refresh));
+    let mut buf = [0u8; 1024];
+    let shown = format!("{:?}", m.write_request(&mut buf).unwrap());
+    assert!(shown.contains("/oauth/v2/token"), "{shown}");
+    for secret in ["s3cret", "1000.refresh.one", "1000.CLIENT"] {
+        assert!(!shown.contains(secret), "{secret} leaked in {shown}");
+    }
 }

@@ -99,7 +99,7 @@ struct Model {
     /// The pending grant's generation.
     grant: Option<u32>,
     generation: u32,
-    needs_auth: bool,
+    needs_auth: Option<ReAuthReason>,
     refresh: Option<String>,
     /// (access token, issued_at, expires_at)
     access: Option<(String, u64, u64)>,
@@ -127,8 +127,8 @@ impl Model {
         }
         let kind = if self.grant.is_some() {
             RequestKind::Exchange
-        } else if self.needs_auth {
-            return Poll::NeedsAuthorization;
+        } else if let Some(reason) = self.needs_auth {
+            return Poll::NeedsAuthorization { reason };
         } else if self.refresh.is_some() {
             match &self.access {
                 Some((_, issued, expires)) => {
@@ -264,9 +264,6 @@ fn step(machine: &mut Machine, model: &mut Model, op: &Op) -> Result<(), TestCas
             );
             let got = machine.poll(now);
             prop_assert_eq!(got, expected);
-            if model.pause.is_some_and(|(until, _)| model.now >= until) {
-                model.pause = None;
-            }
             if let Poll::Send(kind) = got {
                 // Never two in flight.
                 prop_assert!(model.in_flight.is_none());
@@ -287,6 +284,9 @@ fn step(machine: &mut Machine, model: &mut Model, op: &Op) -> Result<(), TestCas
                             "{} does not end with the refresh token",
                             body
                         );
+                    }
+                    RequestKind::ClientCredentials => {
+                        prop_assert!(false, "this model holds no client-credentials credential")
                     }
                 }
             }
@@ -334,7 +334,7 @@ fn step(machine: &mut Machine, model: &mut Model, op: &Op) -> Result<(), TestCas
                             model.refresh = Some(refresh);
                             model.mints = vec![model.now];
                             model.access = Some((access, model.now, expires));
-                            model.needs_auth = false;
+                            model.needs_auth = None;
                             model.force = false;
                         }
                         (RequestKind::Exchange, None) if model.refresh.is_some() => {
@@ -347,10 +347,10 @@ fn step(machine: &mut Machine, model: &mut Model, op: &Op) -> Result<(), TestCas
                                 result,
                                 Err(Verdict::ReAuthorize(ReAuthReason::NoRefreshToken))
                             );
-                            model.needs_auth = true;
+                            model.needs_auth = Some(ReAuthReason::NoRefreshToken);
                             return Ok(());
                         }
-                        (RequestKind::Refresh, _) => {
+                        (RequestKind::Refresh | RequestKind::ClientCredentials, _) => {
                             prop_assert_eq!(result, Ok(Event::Refreshed));
                             model.access = Some((access, model.now, expires));
                             model.mints.push(model.now);
@@ -364,17 +364,17 @@ fn step(machine: &mut Machine, model: &mut Model, op: &Op) -> Result<(), TestCas
                 (Answer::InvalidCode, _) => {
                     let reason = match kind {
                         RequestKind::Exchange => ReAuthReason::GrantUsedOrExpired,
-                        RequestKind::Refresh => ReAuthReason::RefreshTokenRevoked,
+                        _ => ReAuthReason::RefreshTokenRevoked,
                     };
                     prop_assert_eq!(result, Err(Verdict::ReAuthorize(reason)));
                     match kind {
-                        RequestKind::Refresh => model.needs_auth = true,
                         RequestKind::Exchange => {
                             consume_grant(model);
                             if model.refresh.is_none() {
-                                model.needs_auth = true;
+                                model.needs_auth = Some(reason);
                             }
                         }
+                        _ => model.needs_auth = Some(reason),
                     }
                 }
                 (Answer::Throttle { .. } | Answer::AccessDenied, _) => {
@@ -489,7 +489,10 @@ fn step(machine: &mut Machine, model: &mut Model, op: &Op) -> Result<(), TestCas
             model.refresh = Some(refresh);
             model.access = Some((access, model.now, model.now + 3_600_000));
             model.mints = mints;
-            model.needs_auth = false;
+            // The wait state travels with the token set: a newly stored one brings its own.
+            model.needs_auth = None;
+            model.pause = None;
+            model.failures = 0;
             model.force = false;
         }
     }
@@ -502,7 +505,9 @@ fn check_invariants(machine: &Machine, model: &Model) -> Result<(), TestCaseErro
 
     // The refresh token is never lost, nor replaced except by an exchange or a restore.
     prop_assert_eq!(
-        machine.token().map(|t| t.refresh_token.expose()),
+        machine
+            .token()
+            .map(|t| t.refresh_token.as_ref().unwrap().expose()),
         model.refresh.as_deref()
     );
 
@@ -543,8 +548,8 @@ fn check_invariants(machine: &Machine, model: &Model) -> Result<(), TestCaseErro
         Some((kind, _)) => prop_assert_eq!(machine.state(), State::InFlight(kind)),
         None => prop_assert!(!matches!(machine.state(), State::InFlight(_))),
     }
-    if model.needs_auth && model.grant.is_none() && model.in_flight.is_none() {
-        prop_assert_eq!(machine.state(), State::NeedsAuthorization);
+    if let (Some(reason), None, None) = (model.needs_auth, model.grant, model.in_flight) {
+        prop_assert_eq!(machine.state(), State::NeedsAuthorization(reason));
     }
     Ok(())
 }
@@ -567,7 +572,7 @@ proptest! {
             in_flight: None,
             grant: None,
             generation: 0,
-            needs_auth: false,
+            needs_auth: None,
             refresh: None,
             access: None,
             mints: Vec::new(),

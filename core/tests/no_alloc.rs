@@ -1,5 +1,7 @@
-//! Zero heap allocations across exchange → refresh → parse → encode → decode, counted by a global
-//! allocator. One test in its own binary, so that nothing else allocates on its thread.
+//! Zero heap allocations across exchange → refresh → parse → encode → decode, and across every
+//! other parser and renderer (revoke, user info, API errors, client credentials, the device flow,
+//! PKCE), counted by a global allocator. One test in its own binary, so that nothing else
+//! allocates on its thread.
 
 // A counting `GlobalAlloc` needs `unsafe impl`; it lives in this test binary only, outside the
 // `#![forbid(unsafe_code)]` crate root, and just forwards to `System`.
@@ -10,7 +12,13 @@ use std::cell::Cell;
 use std::hint::black_box;
 
 use core::time::Duration;
-use zoho_oauth_core::response::{parse_token, Flow, Verdict};
+use zoho_oauth_core::authorize::{self, AccessType, AuthorizeParams, Prompt};
+use zoho_oauth_core::device::{self, DeviceConfig, DeviceFlow, DevicePoll, PollAnswer};
+use zoho_oauth_core::pkce::CodeVerifier;
+use zoho_oauth_core::request;
+use zoho_oauth_core::response::{
+    classify_api, parse_revoke, parse_token, parse_user_info, ApiVerdict, Flow, Revocation, Verdict,
+};
 use zoho_oauth_core::{
     Config, Credentials, DataCenter, Event, Instant, Machine, Origin, Poll, RequestKind, TokenSet,
 };
@@ -54,7 +62,7 @@ const THROTTLE: &[u8] =
         .as_bytes();
 
 #[test]
-fn exchange_refresh_parse_encode_and_decode_never_allocate() {
+fn every_parser_renderer_and_machine_of_the_core_never_allocates() {
     // Sanity: the counter does see allocations.
     let before = allocations();
     black_box(vec![1u8; 64]);
@@ -97,6 +105,112 @@ fn exchange_refresh_parse_encode_and_decode_never_allocate() {
     let decoded = TokenSet::decode(bytes).unwrap();
     assert!(&decoded == machine.token().unwrap());
     assert!(parse_token(Flow::Exchange, 200, black_box(EXCHANGE)).is_ok());
+
+    // The other answers, through the same scanner.
+    assert!(parse_revoke(200, black_box(br#"{"status":"success"}"#)) == Ok(Revocation::Revoked));
+    assert!(
+        parse_revoke(400, black_box(br#"{"error":"invalid_token"}"#))
+            == Ok(Revocation::AlreadyGone)
+    );
+    let user = br#"{"First_Name":"Ada","Email":"ada@example.com","Last_Name":"Lovelace","Display_Name":"Ada \u00e9","ZUID":748291045}"#;
+    assert!(parse_user_info(200, black_box(user)).is_ok_and(|u| u.zuid == 748291045));
+    assert!(
+        parse_user_info(401, br#"{"response":"error","cause":"INVALID_OAUTHSCOPE"}"#)
+            == Err(Verdict::MissingScope)
+    );
+    let api = br#"{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}"#;
+    assert!(classify_api(401, black_box(api)) == ApiVerdict::InvalidToken);
+    assert!(parse_token(Flow::ClientCredentials, 200, black_box(REFRESH)).is_ok());
+    assert!(
+        parse_token(
+            Flow::ClientCredentials,
+            200,
+            br#"{"error":"missing_org_info"}"#
+        ) == Err(Verdict::MissingOrgInfo)
+    );
+    assert!(matches!(
+        parse_token(
+            Flow::Refresh,
+            200,
+            br#"{"access_token":"1000.a","expires_in":0}"#
+        ),
+        Err(Verdict::LifetimeOutOfRange { .. })
+    ));
+
+    // Client credentials and PKCE.
+    let us = Origin::Zoho(DataCenter::Us);
+    black_box(
+        request::client_credentials(
+            &mut buf,
+            &us,
+            "1000.ID",
+            "s3cret",
+            &["ZohoCRM.modules.ALL"],
+            Some("ZohoCRM.1"),
+        )
+        .unwrap(),
+    );
+    let verifier = CodeVerifier::from_random(black_box(&[7u8; 32])).unwrap();
+    let challenge = verifier.challenge();
+    let params = AuthorizeParams {
+        client_id: "1000.ID",
+        redirect_uri: "http://127.0.0.1:8765/callback",
+        scopes: &["ZohoCRM.modules.ALL"],
+        access_type: AccessType::Offline,
+        prompt: Some(Prompt::Consent),
+        state: "k3y",
+        code_challenge: Some(&challenge),
+    };
+    black_box(authorize::authorization_url(&mut buf, &us, &params).unwrap());
+    black_box(
+        request::exchange(
+            &mut buf,
+            &us,
+            "1000.ID",
+            "s3cret",
+            "1000.c",
+            None,
+            Some(verifier.expose()),
+        )
+        .unwrap(),
+    );
+
+    // The device flow, from the initiation to the tokens through another data centre.
+    black_box(
+        device::initiation_request(
+            &mut buf,
+            &us,
+            "1000.ID",
+            &["ZohoCRM.modules.ALL"],
+            AccessType::Offline,
+            Some(Prompt::Consent),
+        )
+        .unwrap(),
+    );
+    let initiation = br#"{"user_code":"QW7K2PLM","device_code":"1004.71c4.3a14","verification_url":"https:\/\/accounts.zoho.com\/oauth\/v3\/device","interval":30000,"expires_in":300000}"#;
+    let authorization = device::parse_initiation(200, black_box(initiation)).unwrap();
+    let mut flow = DeviceFlow::new(now, us, &authorization, DeviceConfig::default());
+    for (body, expected_other) in [
+        (&br#"{"error":"authorization_pending"}"#[..], false),
+        (br#"{"error":"other_dc","user_location":"eu"}"#, true),
+    ] {
+        now = now.saturating_add(Duration::from_secs(30));
+        assert!(flow.poll(now) == DevicePoll::Send);
+        black_box(flow.write_request(&mut buf, "1000.ID", "s3cret").unwrap());
+        match flow.handle_response(now, 200, black_box(body)) {
+            Ok(PollAnswer::OtherDataCenter(dc)) if expected_other => {
+                flow.set_accounts(Origin::Zoho(dc))
+            }
+            Ok(PollAnswer::Pending) if !expected_other => {}
+            _ => panic!("unexpected poll answer"),
+        }
+    }
+    now = now.saturating_add(Duration::from_secs(30));
+    assert!(flow.poll(now) == DevicePoll::Send);
+    assert!(matches!(
+        flow.handle_response(now, 200, black_box(EXCHANGE)),
+        Ok(PollAnswer::Granted(_))
+    ));
 
     let made = allocations() - before;
     assert_eq!(made, 0, "{made} heap allocations on the no-alloc path");

@@ -4,9 +4,12 @@ use core::time::Duration;
 
 use zoho_oauth_core::response::{
     classify_api, parse_revoke, parse_token, parse_user_info, ApiVerdict, BadClientKind, Fault,
-    Flow, ForbiddenChar, Malformed, ReAuthReason, Verdict, MAX_BODY,
+    Flow, ForbiddenChar, Malformed, ReAuthReason, Revocation, Verdict, MAX_BODY,
 };
 use zoho_oauth_core::{cap, secret::CapacityError};
+use zoho_oauth_core::{
+    DEFAULT_ACCESS_TOKEN_LIFETIME, MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME,
+};
 
 macro_rules! fixture {
     ($name:literal) => {
@@ -20,6 +23,7 @@ macro_rules! fixture {
 }
 
 const BOTH_FLOWS: [Flow; 2] = [Flow::Exchange, Flow::Refresh];
+const EVERY_FLOW: [Flow; 3] = [Flow::Exchange, Flow::Refresh, Flow::ClientCredentials];
 
 #[test]
 fn an_exchange_success_yields_every_field() {
@@ -193,7 +197,7 @@ fn a_forbidden_character_says_what_it_is_but_not_the_token() {
     assert_eq!(
         text,
         "Zoho answered a token with characters a token cannot have: access_token holds a line \
-         break (CR or LF); this is not a Zoho answer, check proxies"
+         break (CR or LF): this is not a Zoho answer: check proxies and the accounts server"
     );
     assert!(!text.contains("1000.") && !text.contains("X-Forwarded-For"));
     assert!(!verdict.is_retryable() && !verdict.needs_reauthorization());
@@ -617,15 +621,40 @@ fn a_field_longer_than_its_capacity_is_too_long_never_truncated() {
 }
 
 #[test]
-fn revoke_success_is_ok() {
-    assert_eq!(parse_revoke(200, fixture!("revoke_success.json")), Ok(()));
+fn revoke_success_is_revoked() {
+    assert_eq!(
+        parse_revoke(200, fixture!("revoke_success.json")),
+        Ok(Revocation::Revoked)
+    );
 }
 
 #[test]
-fn revoke_of_an_unknown_token_is_a_bad_request() {
+fn revoke_of_a_token_zoho_no_longer_knows_is_already_gone_not_a_refusal() {
+    for status in [200, 400] {
+        assert_eq!(
+            parse_revoke(status, fixture!("revoke_invalid_token.json")),
+            Ok(Revocation::AlreadyGone)
+        );
+        // With `"status":"failure"` beside it: still the token, not the throttle.
+        assert_eq!(
+            parse_revoke(status, fixture!("revoke_invalid_token_failure.json")),
+            Ok(Revocation::AlreadyGone)
+        );
+    }
     assert_eq!(
-        parse_revoke(400, fixture!("error_invalid_token.json")),
-        Err(Verdict::BadRequest("invalid_token".try_into().unwrap()))
+        parse_revoke(400, fixture!("error_invalid_code.json")),
+        Ok(Revocation::AlreadyGone)
+    );
+}
+
+#[test]
+fn a_revoke_refused_for_another_reason_is_a_verdict() {
+    assert_eq!(
+        parse_revoke(400, fixture!("error_invalid_client.json")),
+        Err(Verdict::BadClient {
+            error: BadClientKind::InvalidClient,
+            wrong_data_center_hint: true
+        })
     );
 }
 
@@ -740,6 +769,17 @@ fn every_verdict_says_what_happened_and_what_to_do() {
         Verdict::ReAuthorize(ReAuthReason::GrantUsedOrExpired),
         Verdict::ReAuthorize(ReAuthReason::RefreshTokenRevoked),
         Verdict::ReAuthorize(ReAuthReason::NoRefreshToken),
+        Verdict::ReAuthorize(ReAuthReason::DeviceCodeExpired),
+        Verdict::ReAuthorize(ReAuthReason::DeviceAccessDenied),
+        Verdict::LifetimeOutOfRange {
+            found: Duration::ZERO,
+            min: MIN_ACCESS_TOKEN_LIFETIME,
+            max: MAX_ACCESS_TOKEN_LIFETIME,
+        },
+        Verdict::MissingOrgInfo,
+        Verdict::UnknownDataCenter {
+            location: "mars".try_into().unwrap(),
+        },
         Verdict::BadClient {
             error: BadClientKind::InvalidClient,
             wrong_data_center_hint: false,
@@ -769,9 +809,174 @@ fn every_verdict_says_what_happened_and_what_to_do() {
             "{text}"
         );
     }
-    assert!(Verdict::ReAuthorize(ReAuthReason::NoRefreshToken)
-        .to_string()
-        .contains("access_type=offline"));
+    let online = Verdict::ReAuthorize(ReAuthReason::NoRefreshToken).to_string();
+    assert!(
+        online.contains("access_type=online")
+            && online.contains("access_type=offline")
+            && online.contains("prompt=consent"),
+        "{online}"
+    );
+}
+
+#[test]
+fn a_lifetime_of_zero_is_refused_with_the_accepted_range() {
+    let verdict =
+        parse_token(Flow::Refresh, 200, fixture!("refresh_expires_in_zero.json")).unwrap_err();
+    assert_eq!(
+        verdict,
+        Verdict::LifetimeOutOfRange {
+            found: Duration::ZERO,
+            min: Duration::from_secs(1),
+            max: Duration::from_secs(86_400),
+        }
+    );
+    assert_eq!(
+        verdict.to_string(),
+        "the access token's lifetime of 0 s is outside the accepted 1 s to 86400 s, so it was \
+         refused: check that the accounts server is Zoho's (its tokens live 3600 s) and that no proxy \
+         rewrites its answers"
+    );
+    assert!(!verdict.is_retryable() && !verdict.needs_reauthorization());
+}
+
+#[test]
+fn an_absurdly_long_lifetime_is_refused_without_overflow() {
+    for flow in EVERY_FLOW {
+        assert_eq!(
+            parse_token(flow, 200, fixture!("refresh_expires_in_u64_max.json")).unwrap_err(),
+            Verdict::LifetimeOutOfRange {
+                found: Duration::from_secs(u64::MAX),
+                min: MIN_ACCESS_TOKEN_LIFETIME,
+                max: MAX_ACCESS_TOKEN_LIFETIME,
+            }
+        );
+    }
+    // Beyond u64: saturated, refused as out of range rather than as the wrong type.
+    let huge = br#"{"access_token":"1000.ab","expires_in":99999999999999999999999999}"#;
+    assert!(matches!(
+        parse_token(Flow::Refresh, 200, huge),
+        Err(Verdict::LifetimeOutOfRange { found, .. }) if found == Duration::from_secs(u64::MAX)
+    ));
+    // In milliseconds (with expires_in_sec): u64::MAX ms.
+    let ms = br#"{"access_token":"1000.ab","expires_in_sec":1,"expires_in":18446744073709551615}"#;
+    assert!(matches!(
+        parse_token(Flow::Refresh, 200, ms),
+        Err(Verdict::LifetimeOutOfRange { found, .. }) if found == Duration::from_millis(u64::MAX)
+    ));
+}
+
+#[test]
+fn lifetimes_are_bounded_after_unit_normalisation() {
+    let parse = |fields: &str| {
+        let body = format!(r#"{{"access_token":"1000.ab",{fields}}}"#);
+        parse_token(Flow::Refresh, 200, body.as_bytes()).map(|g| g.expires_in)
+    };
+    let out_of_range = |found| {
+        Err(Verdict::LifetimeOutOfRange {
+            found,
+            min: MIN_ACCESS_TOKEN_LIFETIME,
+            max: MAX_ACCESS_TOKEN_LIFETIME,
+        })
+    };
+    assert_eq!(parse(r#""expires_in":1"#), Ok(Duration::from_secs(1)));
+    assert_eq!(
+        parse(r#""expires_in":86400"#),
+        Ok(Duration::from_secs(86_400))
+    );
+    assert_eq!(
+        parse(r#""expires_in":86401"#),
+        out_of_range(Duration::from_secs(86_401))
+    );
+    // Milliseconds sent without `expires_in_sec` read as seconds: 41 days, refused.
+    assert_eq!(
+        parse(r#""expires_in":3600000"#),
+        out_of_range(Duration::from_secs(3_600_000))
+    );
+    // The old dialect: milliseconds, bounded the same.
+    assert_eq!(
+        parse(r#""expires_in_sec":3600,"expires_in":3600000"#),
+        Ok(Duration::from_secs(3600))
+    );
+    assert_eq!(
+        parse(r#""expires_in_sec":0,"expires_in":999"#),
+        out_of_range(Duration::from_millis(999))
+    );
+    assert_eq!(parse(r#""expires_in_sec":0"#), out_of_range(Duration::ZERO));
+    assert_eq!(
+        parse(r#""token_type":"Bearer""#),
+        Ok(DEFAULT_ACCESS_TOKEN_LIFETIME)
+    );
+    assert_eq!(DEFAULT_ACCESS_TOKEN_LIFETIME, Duration::from_secs(3600));
+    assert!((MIN_ACCESS_TOKEN_LIFETIME..=MAX_ACCESS_TOKEN_LIFETIME)
+        .contains(&DEFAULT_ACCESS_TOKEN_LIFETIME));
+    let shown = Verdict::LifetimeOutOfRange {
+        found: Duration::from_millis(999),
+        min: MIN_ACCESS_TOKEN_LIFETIME,
+        max: MAX_ACCESS_TOKEN_LIFETIME,
+    }
+    .to_string();
+    assert!(shown.contains("lifetime of 999 ms"), "{shown}");
+}
+
+#[test]
+fn a_client_credentials_success_has_no_refresh_token_and_that_is_normal() {
+    let grant = parse_token(
+        Flow::ClientCredentials,
+        200,
+        fixture!("client_credentials_success.json"),
+    )
+    .unwrap();
+    assert!(grant.refresh_token.is_none());
+    assert_eq!(
+        grant.api_domain.as_deref(),
+        Some("https://www.zohoapis.com")
+    );
+    assert_eq!(grant.expires_in, Duration::from_secs(3600));
+}
+
+#[test]
+fn missing_org_info_says_to_pass_soid() {
+    for status in [200, 400] {
+        let verdict = parse_token(
+            Flow::ClientCredentials,
+            status,
+            fixture!("error_missing_org_info.json"),
+        )
+        .unwrap_err();
+        assert_eq!(verdict, Verdict::MissingOrgInfo);
+        let text = verdict.to_string();
+        assert!(
+            text.contains("soid") && text.contains("ZohoCRM.600001234"),
+            "{text}"
+        );
+        assert!(!verdict.is_retryable() && !verdict.needs_reauthorization());
+    }
+}
+
+#[test]
+fn client_credentials_never_ask_for_reauthorization() {
+    // Nothing was authorized: a stray invalid_code is Zoho refusing the request.
+    assert_eq!(
+        parse_token(
+            Flow::ClientCredentials,
+            200,
+            fixture!("error_invalid_code.json")
+        ),
+        Err(Verdict::BadRequest("invalid_code".try_into().unwrap()))
+    );
+    // Too many tokens minted: the throttle, as on a refresh.
+    assert_eq!(
+        parse_token(
+            Flow::ClientCredentials,
+            200,
+            fixture!("error_access_denied.json")
+        ),
+        Err(Verdict::Throttled)
+    );
+    assert_eq!(
+        parse_token(Flow::ClientCredentials, 200, fixture!("throttle_zh.json")),
+        Err(Verdict::Throttled)
+    );
 }
 
 mod properties {

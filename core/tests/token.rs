@@ -4,7 +4,10 @@ use core::time::Duration;
 
 use proptest::prelude::*;
 use zoho_oauth_core::cap;
-use zoho_oauth_core::token::{DecodeError, MintLog};
+use zoho_oauth_core::response::{parse_token, Flow, ReAuthReason};
+use zoho_oauth_core::token::{
+    DecodeError, GrantKind, Hold, MintLog, PauseReason, SdkRowNote, TokenTextError,
+};
 use zoho_oauth_core::{BufferTooSmall, Config, Instant, Secret, TokenSet};
 
 fn at(ms: u64) -> Instant {
@@ -33,31 +36,73 @@ fn text(max: usize) -> impl Strategy<Value = String> {
 
 /// Token text: visible ASCII only, as Zoho's tokens are (anything else is refused on decode).
 fn token_text(max: usize) -> impl Strategy<Value = String> {
-    proptest::string::string_regex(&format!("[!-~]{{0,{max}}}")).unwrap()
+    proptest::string::string_regex(&format!("[!-~]{{1,{max}}}")).unwrap()
+}
+
+fn grant_kind() -> impl Strategy<Value = GrantKind> {
+    prop_oneof![
+        Just(GrantKind::Unknown),
+        Just(GrantKind::AuthorizationCode),
+        Just(GrantKind::Device),
+        Just(GrantKind::RefreshToken),
+        Just(GrantKind::ClientCredentials),
+    ]
+}
+
+fn hold() -> impl Strategy<Value = Hold> {
+    (
+        proptest::option::of((any::<u64>(), any::<bool>())),
+        any::<u32>(),
+        proptest::option::of(prop_oneof![
+            Just(ReAuthReason::GrantUsedOrExpired),
+            Just(ReAuthReason::RefreshTokenRevoked),
+            Just(ReAuthReason::NoRefreshToken),
+        ]),
+    )
+        .prop_map(|(pause, failures, reauthorize)| Hold {
+            pause: pause.map(|(until, throttled)| {
+                let reason = if throttled {
+                    PauseReason::Throttled
+                } else {
+                    PauseReason::Backoff
+                };
+                (at(until), reason)
+            }),
+            failures,
+            reauthorize,
+        })
 }
 
 fn token_set() -> impl Strategy<Value = TokenSet> {
     (
-        token_text(cap::REFRESH_TOKEN),
+        (grant_kind(), token_text(cap::REFRESH_TOKEN)),
         proptest::option::of(token_text(cap::ACCESS_TOKEN)),
         any::<u64>(),
         any::<u64>(),
-        text(cap::ORIGIN),
-        text(cap::SCOPE),
+        (text(cap::ORIGIN), text(cap::SCOPE), text(cap::SOID)),
         proptest::collection::vec(any::<u64>(), 0..15),
+        hold(),
     )
-        .prop_map(|(refresh, access, issued, expires, domain, scope, mints)| {
-            let mut t = TokenSet::new(&refresh).unwrap();
-            t.access_token = access.map(|a| Secret::new("access_token", &a).unwrap());
-            t.issued_at = at(issued);
-            t.expires_at = at(expires);
-            t.api_domain = domain.as_str().try_into().unwrap();
-            t.scope = scope.as_str().try_into().unwrap();
-            for m in mints {
-                t.mints.record(at(m));
-            }
-            t
-        })
+        .prop_map(
+            |((grant, refresh), access, issued, expires, (domain, scope, soid), mints, hold)| {
+                let mut t = TokenSet::new(&refresh).unwrap();
+                t.grant = grant;
+                if !grant.refreshes() {
+                    t.refresh_token = None;
+                }
+                t.access_token = access.map(|a| Secret::new("access_token", &a).unwrap());
+                t.issued_at = at(issued);
+                t.expires_at = at(expires);
+                t.api_domain = domain.as_str().try_into().unwrap();
+                t.scope = scope.as_str().try_into().unwrap();
+                t.soid = soid.as_str().try_into().unwrap();
+                for m in mints {
+                    t.mints.record(at(m));
+                }
+                t.hold = hold;
+                t
+            },
+        )
 }
 
 fn full_token_set() -> TokenSet {
@@ -65,32 +110,171 @@ fn full_token_set() -> TokenSet {
     t.access_token = Some(Secret::new("access_token", &"a".repeat(cap::ACCESS_TOKEN)).unwrap());
     t.api_domain = "d".repeat(cap::ORIGIN).as_str().try_into().unwrap();
     t.scope = "s".repeat(cap::SCOPE).as_str().try_into().unwrap();
+    t.soid = "o".repeat(cap::SOID).as_str().try_into().unwrap();
     for m in 0..cap::MINT_LOG as u64 {
         t.mints.record(at(m));
     }
+    t.hold.pause = Some((at(u64::MAX), PauseReason::Throttled));
     t
+}
+
+fn encode(t: &TokenSet) -> Vec<u8> {
+    let mut buf = [0u8; TokenSet::MAX_ENCODED_LEN];
+    t.encode(&mut buf).unwrap().to_vec()
 }
 
 #[test]
 fn a_stored_token_that_could_split_a_header_line_is_corrupt() {
-    for bad in ["1000.abc\r\nX-Evil: 1", "1000.a b", "1000.é"] {
+    for bad in ["1000.abc\r\nX-Evil: 1", "1000.a b", "1000.é", "1000.abc…"] {
         let mut t = TokenSet::new("1000.refresh").unwrap();
         t.access_token = Some(Secret::new("access_token", bad).unwrap());
-        let mut buf = [0u8; TokenSet::MAX_ENCODED_LEN];
-        let bytes = t.encode(&mut buf).unwrap();
         assert_eq!(
-            TokenSet::decode(bytes),
+            TokenSet::decode(&encode(&t)),
             Err(DecodeError::Corrupt),
             "{bad:?}"
         );
-        let t = TokenSet::new(bad).unwrap();
-        let bytes = t.encode(&mut buf).unwrap();
+        t.access_token = None;
+        t.refresh_token = Some(Secret::new("refresh_token", bad).unwrap());
         assert_eq!(
-            TokenSet::decode(bytes),
+            TokenSet::decode(&encode(&t)),
             Err(DecodeError::Corrupt),
             "{bad:?}"
         );
     }
+}
+
+#[test]
+fn tokens_entering_the_library_must_be_visible_ascii_and_not_empty() {
+    for bad in [
+        "1000.xyz…",
+        "1000.a b",
+        "1000.a\r\n",
+        " 1000.a",
+        "1000.\u{7f}",
+    ] {
+        assert!(
+            matches!(TokenSet::new(bad), Err(TokenTextError::NotTokenText { .. })),
+            "{bad:?}"
+        );
+    }
+    assert!(matches!(
+        TokenSet::new(""),
+        Err(TokenTextError::Empty { .. })
+    ));
+    assert!(matches!(
+        TokenSet::new(&"r".repeat(cap::REFRESH_TOKEN + 1)),
+        Err(TokenTextError::TooLong(_))
+    ));
+    let shown = TokenSet::new("1000.secretsecret…").unwrap_err().to_string();
+    assert!(!shown.contains("secretsecret"), "{shown}");
+    assert!(shown.contains("paste the whole token"), "{shown}");
+}
+
+#[test]
+fn version_one_bytes_written_by_the_previous_encoder_still_decode() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tokenset_v1/");
+    let read = |name: &str| std::fs::read(format!("{dir}{name}")).unwrap();
+
+    let t = TokenSet::decode(&read("refresh_only.bin")).unwrap();
+    assert_eq!(t.grant, GrantKind::Unknown);
+    assert!(t.grant.refreshes());
+    assert_eq!(
+        t.refresh_token.as_ref().unwrap().expose(),
+        "1000.5d2f4c9e0b7a41c3a8e6f1d2b3c4d5e6.0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+    );
+    assert_eq!((t.access_token.as_ref(), t.mints.len()), (None, 0));
+    assert_eq!(t.hold, Hold::default());
+
+    let t = TokenSet::decode(&read("exchanged_with_mints.bin")).unwrap();
+    assert_eq!(
+        t.access_token.as_ref().unwrap().expose(),
+        "1000.8f3e2d1c0b9a89786756453423120f0e.d4c3b2a1908f7e6d5c4b3a2918070605"
+    );
+    assert_eq!(t.issued_at, at(1_700_000_000_000));
+    assert_eq!(t.expires_at, at(1_700_003_600_000));
+    assert_eq!(t.api_domain, "https://www.zohoapis.eu");
+    assert_eq!(t.scope, "ZohoCRM.modules.ALL aaaserver.profile.READ");
+    assert_eq!(
+        t.mints.iter().collect::<Vec<_>>(),
+        [
+            at(1_699_999_500_000),
+            at(1_699_999_800_000),
+            at(1_700_000_000_000)
+        ]
+    );
+    assert_eq!((t.soid.as_str(), t.hold), ("", Hold::default()));
+
+    let t = TokenSet::decode(&read("full_mint_log_loopback.bin")).unwrap();
+    assert_eq!(t.mints.len(), cap::MINT_LOG);
+    assert_eq!(t.api_domain, "http://127.0.0.1:40123");
+
+    // Re-encoded, each is a version-2 token set that decodes to the same value.
+    for name in [
+        "refresh_only.bin",
+        "exchanged_with_mints.bin",
+        "full_mint_log_loopback.bin",
+    ] {
+        let t = TokenSet::decode(&read(name)).unwrap();
+        let again = encode(&t);
+        assert_eq!(again[3], 2, "{name}");
+        assert_eq!(TokenSet::decode(&again).unwrap(), t, "{name}");
+    }
+}
+
+#[test]
+fn only_client_credentials_may_lack_a_refresh_token() {
+    let cc = TokenSet::client_credentials("ZohoCRM.modules.ALL", "ZohoCRM.600001234").unwrap();
+    assert_eq!(cc.grant, GrantKind::ClientCredentials);
+    assert_eq!(TokenSet::decode(&encode(&cc)).unwrap(), cc);
+    let mut not_cc = cc.clone();
+    not_cc.grant = GrantKind::Device;
+    assert_eq!(
+        TokenSet::decode(&encode(&not_cc)),
+        Err(DecodeError::Corrupt)
+    );
+}
+
+#[test]
+fn a_grant_answer_starts_a_credential_only_with_a_refresh_token() {
+    let body = br#"{"access_token":"1000.a","refresh_token":"1000.r","api_domain":"https://www.zohoapis.com","token_type":"Bearer","expires_in":3600}"#;
+    let grant = parse_token(Flow::Exchange, 200, body).unwrap();
+    let t = TokenSet::from_grant(grant, at(1_000), GrantKind::Device).unwrap();
+    assert_eq!(t.grant, GrantKind::Device);
+    assert_eq!(t.access_token(at(1_000)), Some("1000.a"));
+    assert_eq!(t.expires_at, at(3_601_000));
+    assert_eq!(t.mints.iter().collect::<Vec<_>>(), [at(1_000)]);
+    let online = br#"{"access_token":"1000.a","expires_in":3600}"#;
+    let grant = parse_token(Flow::Exchange, 200, online).unwrap();
+    assert_eq!(
+        TokenSet::from_grant(grant, at(0), GrantKind::AuthorizationCode),
+        Err(ReAuthReason::NoRefreshToken)
+    );
+}
+
+#[test]
+fn an_sdk_row_keeps_an_access_token_only_with_a_reasonable_expiry() {
+    let now = at(1_700_000_000_000);
+    let (t, note) =
+        TokenSet::from_sdk_row("1000.r", Some("1000.a"), Some(1_700_000_600_000), "", now).unwrap();
+    assert_eq!((t.access_token(now), note), (Some("1000.a"), None));
+    assert_eq!(t.issued_at, at(1_700_000_600_000 - 3_600_000));
+    assert_eq!(t.grant, GrantKind::RefreshToken);
+
+    let (t, note) = TokenSet::from_sdk_row("1000.r", Some("1000.a"), None, "", now).unwrap();
+    assert_eq!(t.access_token, None);
+    assert_eq!(note, Some(SdkRowNote::AccessTokenWithoutExpiry));
+
+    for far in [u64::MAX, 1_700_000_000_000 + 24 * 3_600_000 + 1] {
+        let (t, note) =
+            TokenSet::from_sdk_row("1000.r", Some("1000.a"), Some(far), "", now).unwrap();
+        assert_eq!(t.access_token, None, "{far}");
+        assert_eq!(note, Some(SdkRowNote::ExpiryTooFar));
+    }
+    assert!(TokenSet::from_sdk_row("1000.xyz…", None, None, "", now).is_err());
+    assert!(
+        TokenSet::from_sdk_row("1000.r", Some("1000.a b"), Some(1_700_000_600_000), "", now)
+            .is_err()
+    );
 }
 
 proptest! {
@@ -110,13 +294,18 @@ proptest! {
     }
 
     #[test]
-    fn random_bytes_after_the_header_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..1024)) {
-        let mut bytes = b"ZOT\x01".to_vec();
+    fn random_bytes_after_the_header_never_panic(v2 in any::<bool>(), tail in proptest::collection::vec(any::<u8>(), 0..1024)) {
+        let mut bytes = if v2 { b"ZOT\x02".to_vec() } else { b"ZOT\x01".to_vec() };
         bytes.extend_from_slice(&tail);
         if let Ok(t) = TokenSet::decode(&bytes) {
             // Whatever decodes re-encodes to the same bytes: nothing was silently dropped.
             let mut buf = [0u8; TokenSet::MAX_ENCODED_LEN];
-            prop_assert_eq!(t.encode(&mut buf).unwrap(), &bytes[..]);
+            let again = t.encode(&mut buf).unwrap();
+            if v2 {
+                prop_assert_eq!(again, &bytes[..]);
+            } else {
+                prop_assert_eq!(TokenSet::decode(again).unwrap(), t);
+            }
         }
     }
 
@@ -129,7 +318,7 @@ proptest! {
     }
 
     #[test]
-    fn a_version_above_one_is_a_future_version(t in token_set(), version in 2u8..=255) {
+    fn a_version_above_two_is_a_future_version(t in token_set(), version in 3u8..=255) {
         let mut buf = [0u8; TokenSet::MAX_ENCODED_LEN];
         let len = t.encode(&mut buf).unwrap().len();
         buf[3] = version;
@@ -181,30 +370,32 @@ fn garbage_is_not_a_token_set() {
 
 #[test]
 fn version_zero_and_bad_fields_are_corrupt() {
-    let mut buf = [0u8; TokenSet::MAX_ENCODED_LEN];
     let t = TokenSet::new("1000.refresh").unwrap();
-    let bytes = t.encode(&mut buf).unwrap().to_vec();
-
-    let mut v0 = bytes.clone();
-    v0[3] = 0;
-    assert_eq!(TokenSet::decode(&v0), Err(DecodeError::Corrupt));
-
-    let mut not_utf8 = bytes.clone();
-    not_utf8[6] = 0xFF; // first byte of the refresh token
-    assert_eq!(TokenSet::decode(&not_utf8), Err(DecodeError::Corrupt));
-
-    let mut trailing = bytes.clone();
-    trailing.push(0);
-    assert_eq!(TokenSet::decode(&trailing), Err(DecodeError::Corrupt));
-
-    let mut bad_flag = bytes.clone();
-    bad_flag[4 + 2 + "1000.refresh".len()] = 2; // the access-token presence byte
-    assert_eq!(TokenSet::decode(&bad_flag), Err(DecodeError::Corrupt));
+    let bytes = encode(&t);
+    // Layout: "ZOT", version, grant, refresh presence, refresh length (2), refresh token, …
+    let refresh_at = 3 + 1 + 1 + 1 + 2;
+    let corrupt = |change: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = bytes.clone();
+        change(&mut b);
+        TokenSet::decode(&b)
+    };
+    assert_eq!(corrupt(&|b| b[3] = 0), Err(DecodeError::Corrupt));
+    assert_eq!(corrupt(&|b| b[4] = 9), Err(DecodeError::Corrupt)); // unknown grant
+    assert_eq!(corrupt(&|b| b[5] = 2), Err(DecodeError::Corrupt)); // presence byte
+    assert_eq!(
+        corrupt(&|b| b[refresh_at] = 0xFF),
+        Err(DecodeError::Corrupt)
+    );
+    assert_eq!(corrupt(&|b| b.push(0)), Err(DecodeError::Corrupt));
+    let hold_at = bytes.len() - 14;
+    assert_eq!(corrupt(&|b| b[hold_at] = 3), Err(DecodeError::Corrupt)); // pause kind
+    let reauth_at = bytes.len() - 1;
+    assert_eq!(corrupt(&|b| b[reauth_at] = 9), Err(DecodeError::Corrupt));
 }
 
 #[test]
 fn an_over_capacity_field_is_corrupt_not_truncated() {
-    // Hand-built: a refresh token one byte longer than its capacity.
+    // Hand-built version 1: a refresh token one byte longer than its capacity.
     let len = cap::REFRESH_TOKEN + 1;
     let mut bytes = b"ZOT\x01".to_vec();
     bytes.extend_from_slice(&(len as u16).to_le_bytes());
@@ -214,14 +405,10 @@ fn an_over_capacity_field_is_corrupt_not_truncated() {
     bytes.extend_from_slice(&[0, 0, 0, 0, 0]);
     assert_eq!(TokenSet::decode(&bytes), Err(DecodeError::Corrupt));
 
-    // And a mint log claiming more entries than it can hold.
-    let mut buf = [0u8; TokenSet::MAX_ENCODED_LEN];
-    let mut encoded = TokenSet::new("r")
-        .unwrap()
-        .encode(&mut buf)
-        .unwrap()
-        .to_vec();
-    *encoded.last_mut().unwrap() = cap::MINT_LOG as u8 + 1;
+    // And a mint log claiming more entries than it can hold (the count byte precedes the hold).
+    let mut encoded = encode(&TokenSet::new("r").unwrap());
+    let count_at = encoded.len() - 15;
+    encoded[count_at] = cap::MINT_LOG as u8 + 1;
     encoded.extend(std::iter::repeat_n(0, 8 * (cap::MINT_LOG + 1)));
     assert_eq!(TokenSet::decode(&encoded), Err(DecodeError::Corrupt));
 }
