@@ -16,6 +16,12 @@ pub trait Clock: Send + Sync {
     fn sleep(&self, d: Duration) {
         std::thread::sleep(d);
     }
+
+    /// Whether [`sleep`](Clock::sleep) moves this clock instead of waiting (a test clock): then
+    /// an async face calls it inline; otherwise it waits with its runtime's own timer.
+    fn sleep_is_virtual(&self) -> bool {
+        false
+    }
 }
 
 /// The operating system's wall clock (the default).
@@ -67,6 +73,10 @@ impl Clock for ManualClock {
     fn sleep(&self, d: Duration) {
         self.advance(d);
     }
+
+    fn sleep_is_virtual(&self) -> bool {
+        true
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
@@ -76,6 +86,10 @@ impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
 
     fn sleep(&self, d: Duration) {
         (**self).sleep(d);
+    }
+
+    fn sleep_is_virtual(&self) -> bool {
+        (**self).sleep_is_virtual()
     }
 }
 

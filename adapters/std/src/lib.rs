@@ -21,7 +21,7 @@
 //! #     Err(TransportError::Connect("offline".into()))
 //! # };
 //! let client = Client::builder("1000.CLIENTID", "secret")
-//!     .store(MemoryStore::new())         // or zoho_oauth::file_store::FileStore, zoho-oauth-sqlite
+//!     .store(MemoryStore::new())         // or zoho_oauth::FileStore, zoho-oauth-sqlite
 //!     .transport(transport)              // e.g. zoho_oauth_ureq::UreqTransport::new()
 //!     .build()?;
 //! // client.exchange_grant("alice@example.com", "1000.grant…")?;
@@ -31,45 +31,33 @@
 //! # Ok::<(), zoho_oauth::Error>(())
 //! ```
 
-#[cfg(feature = "conformance")]
-pub mod conformance;
-pub mod csv;
-pub mod file_store;
+pub mod engine;
 pub mod key;
+pub mod sdk;
 pub mod store;
 pub mod transport;
 
-mod access;
-mod api;
-mod background;
+mod blocking;
 mod builder;
-mod client;
 mod clock;
 mod error;
-mod exchange;
-mod login;
-mod memory_store;
-mod owner;
+mod ops;
 mod random;
-mod refresh;
-mod revoke;
-mod send;
-mod status;
-mod trust;
-mod user_info;
 
-pub use access::AccessToken;
-pub use background::BackgroundRefresher;
+pub use blocking::{BackgroundRefresher, Client};
 pub use builder::ClientBuilder;
-pub use client::Client;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{Error, ErrorKind};
+pub use engine::flight::Obtained;
+pub use engine::telemetry::{describe_metrics, names as metric_names};
+pub use engine::AccessToken;
+pub use error::{ConfigError, Error, ErrorKind, InputError};
 pub use key::CredentialKey;
-pub use login::LoginRequest;
-pub use memory_store::MemoryStore;
-pub use owner::UserSource;
-pub use status::CredentialStatus;
-pub use store::{LockedCredential, StoreError, TokenStore};
+pub use ops::{
+    Added, AtZoho, CredentialStatus, DeviceLogin, DeviceOptions, Exchanged, LoginOptions,
+    LoginRequest, Removed, Replaced, UserInfo, UserSource,
+};
+pub use store::{
+    FileStore, LockBusy, LockWait, LockedCredential, MemoryStore, StoreError, TokenStore,
+};
 pub use transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
-pub use user_info::UserInfo;
 pub use zoho_oauth_core as core;

@@ -34,6 +34,14 @@ pub(crate) fn state() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A PKCE verifier from 32 bytes of the OS CSPRNG (`None` only if the OS refuses randomness, and
+/// then the login goes without PKCE rather than with a guessable verifier).
+pub(crate) fn pkce_verifier() -> Option<zoho_oauth_core::pkce::CodeVerifier> {
+    let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::fill(&mut *bytes).ok()?;
+    zoho_oauth_core::pkce::CodeVerifier::from_random(&*bytes).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,7 +47,7 @@ fn the_background_refresher_refreshes_before_expiry_so_callers_never_wait() {
     assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(200));
     // `refresh(.., false)` takes the credential's refresh lock, so it returns after the
     // background flight has published its token; it sends nothing itself.
-    let new = client.refresh(USER, false).unwrap();
+    let new = client.refresh(USER, false).unwrap().token;
     assert_ne!(new, old);
     assert_eq!(client.access_token(USER).unwrap(), new);
     assert!(new.expires_at() > old.expires_at());

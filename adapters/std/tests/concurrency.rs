@@ -129,7 +129,7 @@ fn clients_sharing_a_file_store_refresh_once_and_agree_on_the_token() {
     let path = dir.path().join("tokens.zot");
     let make = || {
         h.builder()
-            .store(zoho_oauth::file_store::FileStore::open(&path).unwrap())
+            .store(zoho_oauth::FileStore::open(&path).unwrap())
             .build()
             .unwrap()
     };

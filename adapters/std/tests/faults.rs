@@ -97,7 +97,7 @@ fn with_no_valid_token_outages_give_a_typed_network_error_after_bounded_retries(
             Some(refresh),
             "{fault:?}"
         );
-        assert!(!client.status().unwrap()[0].needs_authorization);
+        assert!(client.status().unwrap()[0].needs_authorization.is_none());
     }
 }
 
@@ -188,12 +188,12 @@ fn a_revoked_refresh_token_needs_authorization_and_stays_stored() {
     assert!(client.access_token(USER).is_err());
     assert_eq!(h.counters().refresh_token_requests, 1);
     assert_eq!(h.stored_refresh_token(&client, USER), Some(refresh));
-    assert!(client.status().unwrap()[0].needs_authorization);
+    assert!(client.status().unwrap()[0].needs_authorization.is_some());
 
     // A new grant replaces it and clears the state.
     client.exchange_grant(USER, &h.code()).unwrap();
     assert!(client.access_token(USER).is_ok());
-    assert!(!client.status().unwrap()[0].needs_authorization);
+    assert!(client.status().unwrap()[0].needs_authorization.is_none());
 }
 
 #[test]

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use common::{follow_authorization, Harness, HttpTransport, TIMEOUT, USER};
 use zoho_oauth::core::authorize::RedirectError;
+use zoho_oauth::core::region::TrustError;
+use zoho_oauth::core::response::ReAuthReason;
 use zoho_oauth::core::DataCenter as CoreDc;
-use zoho_oauth::{Client, Error, ErrorKind, Method, TokenStore};
+use zoho_oauth::{Client, Error, ErrorKind, InputError, Method, TokenStore};
 use zoho_oauth_emulator::{
     Config, Consent, DataCenter, Environment, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URI, DEFAULT_USER_ZUID,
@@ -43,9 +45,19 @@ fn a_used_grant_token_asks_for_a_new_authorization() {
     let err = client
         .exchange_grant("other@example.com", &code)
         .unwrap_err();
-    assert!(matches!(err, Error::NeedsAuthorization { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::NeedsAuthorization {
+                reason: ReAuthReason::GrantUsedOrExpired,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert_eq!(err.kind(), ErrorKind::ReAuthorize);
-    assert!(err.to_string().contains("authorize again"), "{err}");
+    assert!(err.what().contains("already used or has expired"), "{err}");
+    assert!(err.todo().contains("generate a new grant code"), "{err}");
     // The failed exchange stored nothing and did not touch the first credential.
     assert_eq!(client.users().unwrap(), vec![USER.to_owned()]);
 }
@@ -53,7 +65,8 @@ fn a_used_grant_token_asks_for_a_new_authorization() {
 #[test]
 fn a_token_is_refreshed_once_it_is_within_the_margin_of_its_expiry() {
     let h = Harness::start();
-    let client = h.client();
+    // The margin alone (no per-credential spread), to see its edge to the second.
+    let client = h.builder().refresh_spread(Duration::ZERO).build().unwrap();
     let first = client.exchange_grant(USER, &h.code()).unwrap();
 
     h.advance(HOUR - Duration::from_secs(61));
@@ -97,8 +110,8 @@ fn forcing_a_refresh_mints_a_new_token_even_when_fresh() {
     let h = Harness::start();
     let client = h.client();
     let first = client.exchange_grant(USER, &h.code()).unwrap();
-    assert_eq!(client.refresh(USER, false).unwrap(), first);
-    let forced = client.refresh(USER, true).unwrap();
+    assert_eq!(client.refresh(USER, false).unwrap().token, first);
+    let forced = client.refresh(USER, true).unwrap().token;
     assert_ne!(forced, first);
     assert_eq!(h.counters().refresh_token_requests, 1);
 }
@@ -122,11 +135,11 @@ fn several_users_are_kept_apart_under_their_own_keys() {
     assert_eq!(status.len(), 2);
     let bob = status.iter().find(|s| s.user == "bob@example.com").unwrap();
     let bob_refresh = h.stored_refresh_token(&client, "bob@example.com").unwrap();
-    assert!(bob_refresh.ends_with(&bob.refresh_hint));
-    assert_eq!(bob.refresh_hint.len(), 4);
+    assert!(bob_refresh.ends_with(&bob.hint));
+    assert_eq!(bob.hint.len(), 4);
     assert_eq!(bob.access_expires_at, Some(b.expires_at()));
     assert_eq!(bob.mints_left, 9, "the exchange was the first mint of ten");
-    assert!(!bob.needs_authorization);
+    assert!(bob.needs_authorization.is_none());
     assert_eq!(client.key("bob@example.com").user, "bob@example.com");
     assert_eq!(client.key("bob@example.com").client_id, DEFAULT_CLIENT_ID);
 }
@@ -187,7 +200,10 @@ fn the_request_helper_calls_the_api_domain_with_the_zoho_oauthtoken_header() {
     let err = client
         .request(USER, Method::Get, "https://evil.example/crm/v8/org", None)
         .unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(
+        matches!(err, Error::Input(InputError::ApiPath { .. })),
+        "{err:?}"
+    );
     assert_eq!(
         h.counters().api_calls,
         2,
@@ -239,7 +255,7 @@ fn an_api_call_whose_refresh_token_was_revoked_asks_for_authorization_and_keeps_
     );
     // The stored refresh token is kept: only revoke() deletes.
     assert_eq!(h.stored_refresh_token(&client, USER), Some(refresh));
-    assert!(client.status().unwrap()[0].needs_authorization);
+    assert!(client.status().unwrap()[0].needs_authorization.is_some());
 }
 
 #[test]
@@ -303,7 +319,8 @@ fn a_browser_login_learns_the_user_from_user_info() {
 
     let callback = follow_authorization(&login.url);
     assert!(callback.starts_with(DEFAULT_REDIRECT_URI));
-    let (key, token) = client.complete_login(&login, &callback, None).unwrap();
+    let zoho_oauth::Exchanged { key, token, .. } =
+        client.complete_login(&login, &callback, None).unwrap();
     assert_eq!(key.user, USER);
     assert_eq!(client.access_token(USER).unwrap(), token);
     assert_eq!(client.user_info(USER).unwrap().email, USER);
@@ -316,9 +333,10 @@ fn a_browser_login_can_be_stored_under_a_given_user() {
     let login = client.begin_login(&["ZohoCRM.modules.ALL"], DEFAULT_REDIRECT_URI);
     let callback = follow_authorization(&login.url);
     let query = callback.split_once('?').unwrap().1;
-    let (key, _) = client
+    let key = client
         .complete_login(&login, query, Some("crm@example.com"))
-        .unwrap();
+        .unwrap()
+        .key;
     assert_eq!(key, client.key("crm@example.com"));
     assert_eq!(client.users().unwrap(), vec!["crm@example.com".to_owned()]);
 }
@@ -412,10 +430,21 @@ fn a_token_of_another_environment_is_a_clear_mismatch_and_is_not_stored() {
         })
         .unwrap();
     let err = client.exchange_grant(USER, &code).unwrap_err();
-    assert!(matches!(err, Error::DataCenterMismatch { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::ApiDomain {
+                error: TrustError::Mismatch { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let text = err.to_string();
-    assert!(text.contains("data-centre/environment mismatch"), "{text}");
-    assert!(text.contains("sandbox"), "{text}");
+    assert!(
+        text.contains("belongs to us sandbox, not us production"),
+        "{text}"
+    );
     assert_eq!(err.kind(), ErrorKind::Usage);
     assert!(client.users().unwrap().is_empty());
 }
@@ -433,8 +462,16 @@ fn a_login_redirected_to_another_data_centre_is_a_clear_mismatch_before_any_exch
         login.state
     );
     let err = client.complete_login(&login, &from_eu, None).unwrap_err();
-    assert!(matches!(err, Error::DataCenterMismatch { .. }), "{err:?}");
-    assert!(err.to_string().contains("eu"), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::DataCenterNotAllowed {
+                found: zoho_oauth::core::DataCenter::Eu
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("data centre eu"), "{err}");
     assert_eq!(h.counters().token_requests, 0);
 }
 
@@ -447,10 +484,19 @@ fn a_stored_credential_of_another_data_centre_is_refused_not_sent_elsewhere() {
     let key = client.key(USER);
     let mut token = h.store.load(&key).unwrap().unwrap();
     token.api_domain = "https://www.zohoapis.eu".try_into().unwrap();
-    h.store.save(&key, &token).unwrap();
+    zoho_oauth::store::conformance::save(&*h.store, &key, &token).unwrap();
     let fresh = zoho_us_client(&h);
     let err = fresh.access_token(USER).unwrap_err();
-    assert!(matches!(err, Error::DataCenterMismatch { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            Error::ApiDomain {
+                error: TrustError::Mismatch { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert_eq!(h.counters().api_calls, 0);
 }
 
@@ -465,4 +511,35 @@ fn building_without_a_transport_says_how_to_get_one() {
         .build()
         .unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err:?}");
+}
+
+#[test]
+fn a_browser_login_sends_a_pkce_challenge_and_the_exchange_its_verifier() {
+    let h = Harness::start();
+    let client = h.client();
+    let login = client.begin_login(&["ZohoCRM.modules.ALL"], DEFAULT_REDIRECT_URI);
+    assert!(login.url.contains("&code_challenge="), "{}", login.url);
+    assert!(
+        login.url.contains("&code_challenge_method=S256"),
+        "{}",
+        login.url
+    );
+    let callback = follow_authorization(&login.url);
+    // The emulator checks the verifier against the challenge; a missing or wrong one is invalid_code.
+    client
+        .complete_login(&login, &callback, Some("pkce@example.com"))
+        .unwrap();
+    assert_eq!(h.counters().authorization_code_requests, 1);
+
+    // Turned off, the URL carries no challenge and the exchange no verifier.
+    let plain = client.begin_login_with(
+        &["ZohoCRM.modules.ALL"],
+        DEFAULT_REDIRECT_URI,
+        zoho_oauth::LoginOptions::default().pkce(false),
+    );
+    assert!(!plain.url.contains("code_challenge"), "{}", plain.url);
+    let callback = follow_authorization(&plain.url);
+    client
+        .complete_login(&plain, &callback, Some("plain@example.com"))
+        .unwrap();
 }

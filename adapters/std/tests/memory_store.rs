@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use zoho_oauth::conformance::{self, LockScope, Profile, UnreleasedSaves};
+use zoho_oauth::store::conformance::{self, LockScope, Profile, UnreleasedSaves};
 use zoho_oauth::MemoryStore;
 
 #[test]

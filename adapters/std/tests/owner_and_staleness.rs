@@ -39,9 +39,12 @@ fn exchanging_as_owner_stores_under_the_email_user_info_reports() {
     let h = Harness::start();
     let client = h.client();
     let owner = "owner@example.com";
-    let (key, token, source) = client
+    let zoho_oauth::Exchanged {
+        key, token, source, ..
+    } = client
         .exchange_grant_as_owner(&h.code_for(owner), None, FALLBACK)
         .unwrap();
+    let source = source.expect("the owner was to be learnt");
     assert!(matches!(source, UserSource::Learned), "{source:?}");
     assert_eq!(key, client.key(owner));
     assert_eq!(stored_users(&h), vec![owner.to_owned()]);
@@ -53,9 +56,12 @@ fn exchanging_as_owner_stores_under_the_email_user_info_reports() {
 fn without_the_profile_scope_the_credential_is_stored_once_under_the_fallback_user() {
     let h = Harness::start();
     let client = h.client();
-    let (key, token, source) = client
+    let zoho_oauth::Exchanged {
+        key, token, source, ..
+    } = client
         .exchange_grant_as_owner(&code_without_profile_scope(&h), None, FALLBACK)
         .unwrap();
+    let source = source.expect("the owner was to be learnt");
     let UserSource::Fallback(why) = source else {
         panic!("{source:?}");
     };
@@ -85,9 +91,15 @@ fn when_user_info_fails_otherwise_the_spent_grant_is_still_stored_under_the_fall
         )
         .build()
         .unwrap();
-    let (key, _, source) = client
+    let zoho_oauth::Exchanged {
+        key,
+        token: _,
+        source,
+        ..
+    } = client
         .exchange_grant_as_owner(&h.code(), None, FALLBACK)
         .unwrap();
+    let source = source.expect("the owner was to be learnt");
     let UserSource::Fallback(why) = source else {
         panic!("{source:?}");
     };

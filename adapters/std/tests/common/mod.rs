@@ -99,6 +99,7 @@ impl ZohoDns {
 #[derive(Clone)]
 pub struct HttpTransport {
     agent: ureq::Agent,
+    timeout: Duration,
     dns: Option<Arc<ZohoDns>>,
 }
 
@@ -106,6 +107,7 @@ impl HttpTransport {
     pub fn new(timeout: Duration) -> Self {
         Self {
             agent: agent(timeout),
+            timeout,
             dns: None,
         }
     }
@@ -142,6 +144,16 @@ impl Transport for HttpTransport {
         let request = builder
             .body(req.body.to_vec())
             .map_err(|e| TransportError::Refused(e.to_string()))?;
+        // The caller's remaining deadline bounds the request too, as a real transport's must:
+        // the shorter of the two applies.
+        let request = match req.timeout.filter(|t| *t < self.timeout) {
+            Some(t) => self
+                .agent
+                .configure_request(request)
+                .timeout_global(Some(t))
+                .build(),
+            None => request,
+        };
         let mut resp = self.agent.run(request).map_err(|e| match e {
             ureq::Error::Timeout(_) => TransportError::Timeout(TIMEOUT),
             ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => {
@@ -266,7 +278,22 @@ impl Harness {
         self.store
             .load(&client.key(user))
             .expect("store readable")
-            .map(|t| t.refresh_token.expose().to_owned())
+            .map(|t| t.refresh_token.as_ref().unwrap().expose().to_owned())
+    }
+}
+
+impl Harness {
+    /// The secrets stored for `user` (refresh and access token), to check they leak nowhere.
+    pub fn store_token(&self, client: &Client, user: &str) -> Vec<String> {
+        use zoho_oauth::TokenStore;
+        let t = self.store.load(&client.key(user)).unwrap().unwrap();
+        [
+            t.refresh_token.map(|s| s.expose().to_owned()),
+            t.access_token.map(|s| s.expose().to_owned()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
 
@@ -293,7 +320,7 @@ impl SharedEmulator<'_> {
         self.store
             .load(&client.key(user))
             .expect("store readable")
-            .map(|t| t.refresh_token.expose().to_owned())
+            .map(|t| t.refresh_token.as_ref().unwrap().expose().to_owned())
     }
 }
 
