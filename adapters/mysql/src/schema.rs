@@ -25,19 +25,9 @@ const SDK_TABLE: &str = "CREATE TABLE IF NOT EXISTS oauthtoken (
     primary key (id)
 )";
 
-/// The columns this store reads or writes; an `oauthtoken` without one of them is not the SDKs'.
-const SDK_COLUMNS: [&str; 10] = [
-    "id",
-    "user_name",
-    "client_id",
-    "client_secret",
-    "refresh_token",
-    "access_token",
-    "grant_token",
-    "expiry_time",
-    "redirect_url",
-    "api_domain",
-];
+// The columns this store reads or writes (the SDKs' ten); an `oauthtoken` without one of them is
+// not the SDKs'.
+use zoho_oauth::sdk::rows::COLUMNS as SDK_COLUMNS;
 
 /// Version 1: our columns, appended after the SDKs' ten (they read rows by position).
 const V1_COLUMNS: [(&str, &str); 4] = [
@@ -51,6 +41,23 @@ const V1_COLUMNS: [(&str, &str); 4] = [
 /// checks what exists and a migration cut short resumes; `GET_LOCK` keeps processes that connect
 /// at the same moment from migrating twice.
 pub(crate) fn migrate(conn: &mut PooledConn) -> Result<(), StoreError> {
+    // A current schema is only read: a user that may not write (or create) connects too.
+    let recorded: Option<i64> = conn
+        .query_first(
+            "SELECT COUNT(*) FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'zoho_oauth_schema'",
+        )
+        .map_err(db)?;
+    if recorded.unwrap_or(0) > 0 {
+        let found: Option<Option<u32>> = conn
+            .query_first("SELECT MAX(version) FROM zoho_oauth_schema")
+            .map_err(db)?;
+        match found.flatten() {
+            Some(SCHEMA_VERSION) => return Ok(()),
+            Some(v) if v > SCHEMA_VERSION => return Err(future(v)),
+            _ => {}
+        }
+    }
     let got: Option<Option<i64>> = conn
         .query_first("SELECT GET_LOCK(CONCAT('zoho_oauth:', MD5(DATABASE())), 60)")
         .map_err(db)?;
@@ -74,9 +81,7 @@ fn migrate_locked(conn: &mut PooledConn) -> Result<(), StoreError> {
         .map_err(db)?;
     let found = found.flatten().unwrap_or(0);
     if found > SCHEMA_VERSION {
-        return Err(StoreError::FutureVersion(format!(
-            "the oauthtoken schema is at version {found}, this program knows up to {SCHEMA_VERSION}"
-        )));
+        return Err(future(found));
     }
     conn.query_drop(SDK_TABLE).map_err(db)?;
     let columns: Vec<String> = conn
@@ -86,6 +91,16 @@ fn migrate_locked(conn: &mut PooledConn) -> Result<(), StoreError> {
         )
         .map_err(db)?;
     let has = |name: &str| columns.iter().any(|c| c.eq_ignore_ascii_case(name));
+    // SDKs before api_domain wrote 9 columns: the column is added where the newer SDKs read it
+    // (position 10, before ours); the older SDKs read the first nine and never see it.
+    if !has("api_domain") && SDK_COLUMNS[..9].iter().all(|c| has(c)) {
+        conn.query_drop(
+            "ALTER TABLE oauthtoken ADD COLUMN api_domain varchar(255) NULL AFTER redirect_url",
+        )
+        .map_err(db)?;
+        tracing::info!("added api_domain to a 9-column oauthtoken table");
+        return migrate_locked(conn);
+    }
     if let Some(missing) = SDK_COLUMNS.iter().find(|c| !has(c)) {
         return Err(StoreError::Corrupt(format!(
             "the table oauthtoken has no column {missing}, so it is not the one of the Zoho SDKs v5 and later \
@@ -125,4 +140,10 @@ fn migrate_locked(conn: &mut PooledConn) -> Result<(), StoreError> {
         (SCHEMA_VERSION,),
     )
     .map_err(db)
+}
+
+fn future(found: u32) -> StoreError {
+    StoreError::FutureVersion(format!(
+        "the oauthtoken schema is at version {found}, this program knows up to {SCHEMA_VERSION}"
+    ))
 }

@@ -18,6 +18,29 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
+    /// `postgres://user@host[:port]/database`, without the password: how the store names itself.
+    pub(crate) fn describe(&self) -> String {
+        let c = &self.config;
+        let host = c
+            .get_hosts()
+            .first()
+            .map(|h| match h {
+                postgres::config::Host::Tcp(h) => h.clone(),
+                #[cfg(unix)]
+                postgres::config::Host::Unix(p) => p.display().to_string(),
+            })
+            .unwrap_or_default();
+        let port = c
+            .get_ports()
+            .first()
+            .map_or(String::new(), |p| format!(":{p}"));
+        format!(
+            "postgres://{}@{host}{port}/{}",
+            c.get_user().unwrap_or(""),
+            c.get_dbname().unwrap_or("")
+        )
+    }
+
     /// A pool that connects with `config`; nothing is opened yet.
     pub(crate) fn new(config: Config) -> Self {
         Self {
@@ -26,22 +49,28 @@ impl Pool {
         }
     }
 
-    /// An idle connection, or a new one.
-    pub(crate) fn get(&self) -> Result<Client, StoreError> {
+    /// An idle connection (`true`: reused, it may have been closed by the server since), or a new
+    /// one.
+    pub(crate) fn get(&self) -> Result<(Client, bool), StoreError> {
         let reused = self
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
         match reused {
-            Some(client) if !client.is_closed() => Ok(client),
-            _ => self.config.connect(NoTls).map_err(|e| {
-                StoreError::Database(format!(
-                    "cannot connect to PostgreSQL ({}): check the URL, that the server runs and that it accepts this user",
-                    describe(&e)
-                ))
-            }),
+            Some(client) if !client.is_closed() => Ok((client, true)),
+            _ => Ok((self.connect()?, false)),
         }
+    }
+
+    /// A new connection.
+    pub(crate) fn connect(&self) -> Result<Client, StoreError> {
+        self.config.connect(NoTls).map_err(|e| {
+            StoreError::Database(format!(
+                "cannot connect to PostgreSQL ({}): check the URL, that the server runs and that it accepts this user",
+                describe(&e)
+            ))
+        })
     }
 
     /// Give back a connection that is healthy and outside any transaction.

@@ -23,9 +23,30 @@ const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
 ];
 
 /// Bring the schema of the connection's current schema to [`SCHEMA_VERSION`], serialised with other
-/// processes by an advisory lock; a newer schema is refused and left as it is.
+/// processes by an advisory lock (waited for at most 60 s); a newer schema is refused and left as
+/// it is. A current schema is only read: a read-only user or session connects as well.
 pub(crate) fn migrate(client: &mut Client) -> Result<(), StoreError> {
+    let exists: bool = client
+        .query_one(
+            "SELECT to_regclass(quote_ident(current_schema()) || '.zoho_oauth_schema') IS NOT NULL",
+            &[],
+        )
+        .and_then(|row| row.try_get(0))
+        .map_err(db)?;
+    if exists {
+        let found: Option<i32> = client
+            .query_one("SELECT max(version) FROM zoho_oauth_schema", &[])
+            .and_then(|row| row.try_get(0))
+            .map_err(db)?;
+        match found {
+            Some(SCHEMA_VERSION) => return Ok(()),
+            Some(v) if v > SCHEMA_VERSION => return Err(future(v)),
+            _ => {}
+        }
+    }
     let mut tx = client.transaction().map_err(db)?;
+    tx.batch_execute("SET LOCAL lock_timeout = '60s'")
+        .map_err(db)?;
     tx.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended(current_schema()::text || ':zoho_oauth_schema', 0))",
         &[],
@@ -39,9 +60,7 @@ pub(crate) fn migrate(client: &mut Client) -> Result<(), StoreError> {
         .map_err(db)?;
     let found = found.unwrap_or(0);
     if found > SCHEMA_VERSION {
-        return Err(StoreError::FutureVersion(format!(
-            "the PostgreSQL schema is at version {found}, this program knows up to {SCHEMA_VERSION}"
-        )));
+        return Err(future(found));
     }
     if found < 0 {
         return Err(StoreError::Corrupt(format!(
@@ -61,4 +80,10 @@ pub(crate) fn migrate(client: &mut Client) -> Result<(), StoreError> {
         .map_err(db)?;
     }
     tx.commit().map_err(db)
+}
+
+fn future(found: i32) -> StoreError {
+    StoreError::FutureVersion(format!(
+        "the PostgreSQL schema is at version {found}, this program knows up to {SCHEMA_VERSION}"
+    ))
 }

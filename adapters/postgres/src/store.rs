@@ -2,10 +2,11 @@
 //! as the refresh lock.
 
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use postgres::{Client, Config};
 use zoho_oauth::core::{DataCenter, Environment, TokenSet};
-use zoho_oauth::{CredentialKey, LockedCredential, StoreError, TokenStore};
+use zoho_oauth::{CredentialKey, LockBusy, LockWait, LockedCredential, StoreError, TokenStore};
 
 use crate::pool::Pool;
 use crate::schema;
@@ -20,15 +21,51 @@ const DELETE: &str = "DELETE FROM zoho_oauth_credentials \
      WHERE user_name = $1 AND client_id = $2 AND data_center = $3 AND environment = $4";
 const LIST: &str = "SELECT user_name, client_id, data_center, environment \
      FROM zoho_oauth_credentials ORDER BY 1, 2, 3, 4";
-/// The lock is per schema and key: stores in different schemas of one database do not wait for
-/// each other. Two keys whose hashes collide share a lock, which is allowed (never unsafe).
-const LOCK: &str =
+
+/// The store-wide lock, an advisory lock of the two-`int4` kind (PostgreSQL keeps those apart
+/// from the one-`bigint` kind of the key locks): every key lock holds it shared, `delete_all`
+/// takes it exclusive, so `delete_all` waits for (and excludes) every locked cycle. The second
+/// number is "ZO" + "AU" in ASCII; the first is the schema's hash (stores in different schemas do
+/// not wait for each other).
+const STORE_LOCK_ARGS: &str = "hashtext(current_schema()::text), 1515143509";
+/// The lock of one key, of the one-`bigint` kind: a 64-bit hash of the schema and the key. Two
+/// keys whose hashes collide share a lock, which is allowed (never unsafe).
+const KEY_LOCK: &str =
     "SELECT pg_advisory_xact_lock(hashtextextended(current_schema()::text || ':' || $1::text, 0))";
+
+/// Who holds the key lock of `$1` (or, when `$2`, the store-wide lock in any mode; else only in
+/// the exclusive mode of `delete_all`), from the server's lock table: backend pid, application
+/// name, client address and since when its transaction runs. Advisory locks show their key as
+/// `classid` (high 32 bits) and `objid` (low 32 bits), `objsubid` 1 for one `bigint`, 2 for two
+/// `int4`s.
+const HOLDER: &str = "WITH k AS (SELECT hashtextextended(current_schema()::text || ':' || $1::text, 0) AS h) \
+     SELECT format('PostgreSQL backend pid %s (application_name %L, client %s), in a transaction since %s UTC', \
+         a.pid, a.application_name, coalesce(host(a.client_addr), 'local socket'), \
+         to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')) \
+     FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid, k \
+     WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid() \
+       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+       AND ((NOT $2 AND l.objsubid = 1 AND l.classid::text::bigint = (k.h >> 32) & 4294967295 \
+             AND l.objid::text::bigint = k.h & 4294967295) \
+         OR (l.objsubid = 2 AND l.classid::text::bigint = hashtext(current_schema()::text)::bigint & 4294967295 \
+             AND l.objid::text::bigint = 1515143509 AND ($2 OR l.mode = 'ExclusiveLock'))) \
+     ORDER BY l.objsubid LIMIT 1";
+
+/// How long [`TokenStore::delete_all`] waits for the locks held on the store.
+const DELETE_ALL_WAIT: Duration = Duration::from_secs(60);
+
+/// The default of [`PostgresStore::with_hold_limit`].
+const HOLD_LIMIT: Duration = Duration::from_secs(300);
+
+/// How long opening a connection may take when the URL does not say (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A [`TokenStore`] on a PostgreSQL database, shared by every process and machine that connects to
 /// it. See the [crate documentation](crate) for the locking and schema rules.
 pub struct PostgresStore {
     pool: Pool,
+    /// How long a lock holder may sit idle in its transaction before the server ends its session.
+    hold_limit: Duration,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -40,37 +77,119 @@ impl fmt::Debug for PostgresStore {
 
 impl PostgresStore {
     /// Connect to `url` (`postgres://user[:password]@host[:port]/database[?options]`, or the
-    /// `key=value` form), then create or migrate the schema.
+    /// `key=value` form), then create or migrate the schema. Opening a connection gives up after
+    /// the URL's `connect_timeout`, 10 s when it sets none.
     ///
     /// Fails with [`StoreError::Other`] for a malformed URL, [`StoreError::Database`] when the
     /// server cannot be reached or refuses, and [`StoreError::FutureVersion`] when a newer version
     /// of this crate already owns the schema.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let config: Config = url.parse().map_err(|e| {
+        let mut config: Config = url.parse().map_err(|e| {
             StoreError::Other(format!(
                 "the PostgreSQL URL is not valid ({}): write postgres://user[:password]@host[:port]/database",
                 describe(&e)
             ))
         })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         let store = Self {
             pool: Pool::new(config),
+            hold_limit: HOLD_LIMIT,
         };
-        let mut client = store.pool.get()?;
-        schema::migrate(&mut client)?;
-        store.pool.put(client);
+        store.with_client(schema::migrate)?;
         Ok(store)
     }
 
-    /// Run `op` on a pooled connection; the connection goes back only if `op` succeeded.
+    /// How long a holder of a lock may sit idle inside its transaction (between its statements:
+    /// while it talks to Zoho) before the server ends its session, which frees the lock and rolls
+    /// its cycle back (its later save or release is a [`StoreError::Database`]). Five minutes by
+    /// default, far above a refresh's round trip; it bounds how long a frozen process can keep
+    /// the others waiting.
+    #[must_use]
+    pub fn with_hold_limit(mut self, limit: Duration) -> Self {
+        self.hold_limit = limit;
+        self
+    }
+
+    /// Run `op` on a pooled connection; the connection goes back only if `op` succeeded. A reused
+    /// connection that turns out closed (the server restarted, or an administrator ended the
+    /// session while it was idle) is replaced by a new one and `op` runs again, once: `op` is
+    /// one statement or one transaction, so nothing ran twice.
     fn with_client<T>(
         &self,
-        op: impl FnOnce(&mut Client) -> Result<T, StoreError>,
+        mut op: impl FnMut(&mut Client) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut client = self.pool.get()?;
-        let out = op(&mut client)?;
+        let (mut client, reused) = self.pool.get()?;
+        let out = match op(&mut client) {
+            Err(_) if reused && !alive(&mut client) => {
+                tracing::info!(store = %self.describe(), "a pooled PostgreSQL connection was closed by the server; reconnecting");
+                client = self.pool.connect()?;
+                op(&mut client)
+            }
+            out => out,
+        }?;
         self.pool.put(client);
         Ok(out)
     }
+
+    /// Run `sql` (statements without parameters) on a pooled connection, again on a new one if
+    /// the pooled one turns out closed; the connection and the outcome.
+    fn batch(&self, sql: &str) -> Result<(Client, Result<(), postgres::Error>), StoreError> {
+        let (mut client, reused) = self.pool.get()?;
+        let mut done = client.batch_execute(sql);
+        if done.is_err() && reused && !alive(&mut client) {
+            client = self.pool.connect()?;
+            done = client.batch_execute(sql);
+        }
+        Ok((client, done))
+    }
+
+    /// Who holds the key lock of `key` (or, for `delete_all`, the store-wide lock), if the
+    /// server can say; run after the failed attempt was rolled back.
+    fn holder(client: &mut Client, name: &str, store_wide: bool) -> Option<String> {
+        client
+            .query_opt(HOLDER, &[&name, &store_wide])
+            .ok()
+            .flatten()
+            .and_then(|row| row.try_get(0).ok())
+    }
+
+    /// A lock still held after the wait, with its holder if the server can say.
+    fn busy(
+        &self,
+        mut client: Client,
+        key: &CredentialKey,
+        name: &str,
+        store_wide: bool,
+        started: Instant,
+    ) -> StoreError {
+        let waited = started.elapsed();
+        let mut busy = LockBusy::new(self.describe(), key, waited);
+        if client.batch_execute("ROLLBACK").is_ok() {
+            if let Some(holder) = Self::holder(&mut client, name, store_wide) {
+                busy = busy.held_by(holder);
+            }
+            self.pool.put(client);
+        }
+        busy.into()
+    }
+}
+
+/// Whether a connection on which a statement just failed still answers (a server that ended the
+/// session says so in an error before the connection reads as closed).
+fn alive(client: &mut Client) -> bool {
+    !client.is_closed() && client.is_valid(Duration::from_secs(5)).is_ok()
+}
+
+/// `SET LOCAL lock_timeout` for a wait of `limit`: at least 1 ms (0 would mean forever).
+fn lock_timeout(limit: Duration) -> String {
+    let ms = limit.as_millis().clamp(1, u128::from(u32::MAX >> 1));
+    format!("SET LOCAL lock_timeout = '{ms}ms'")
+}
+
+fn is_lock_timeout(e: &postgres::Error) -> bool {
+    e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE)
 }
 
 impl TokenStore for PostgresStore {
@@ -78,87 +197,97 @@ impl TokenStore for PostgresStore {
         self.with_client(|c| load_on(c, key))
     }
 
-    fn save(&self, key: &CredentialKey, token: &TokenSet) -> Result<(), StoreError> {
-        self.with_client(|c| save_on(c, key, token))
-    }
-
-    fn delete(&self, key: &CredentialKey) -> Result<bool, StoreError> {
-        self.with_client(|c| {
-            let n = c
-                .execute(
-                    DELETE,
-                    &[
-                        &key.user,
-                        &key.client_id,
-                        &key.data_center.location_code(),
-                        &key.environment.name(),
-                    ],
-                )
-                .map_err(db)?;
-            Ok(n > 0)
-        })
-    }
-
+    /// Every stored key. A row naming an unknown data centre or environment (written by hand or
+    /// by a newer program) cannot be a [`CredentialKey`]: it is left out with a warning, and the
+    /// other keys are listed.
     fn list(&self) -> Result<Vec<CredentialKey>, StoreError> {
-        self.with_client(|c| {
-            let rows = c.query(LIST, &[]).map_err(db)?;
-            rows.iter()
-                .map(|row| {
-                    let user: String = row.try_get(0).map_err(db)?;
-                    let client_id: String = row.try_get(1).map_err(db)?;
-                    let dc: String = row.try_get(2).map_err(db)?;
-                    let env: String = row.try_get(3).map_err(db)?;
-                    let data_center = DataCenter::from_location(&dc).map_err(|_| {
-                        StoreError::Corrupt(format!(
-                            "a credential of {user} names the unknown data centre {dc:?}"
-                        ))
-                    })?;
-                    let environment = Environment::from_name(&env).map_err(|_| {
-                        StoreError::Corrupt(format!(
-                            "a credential of {user} names the unknown environment {env:?}"
-                        ))
-                    })?;
-                    Ok(CredentialKey::new(
-                        user,
-                        client_id,
-                        data_center,
-                        environment,
-                    ))
-                })
-                .collect()
-        })
+        let rows = self.with_client(|c| c.query(LIST, &[]).map_err(db))?;
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let user: String = row.try_get(0).map_err(db)?;
+            let client_id: String = row.try_get(1).map_err(db)?;
+            let dc: String = row.try_get(2).map_err(db)?;
+            let env: String = row.try_get(3).map_err(db)?;
+            match (DataCenter::from_location(&dc), Environment::from_name(&env)) {
+                (Ok(data_center), Ok(environment)) => keys.push(CredentialKey::new(
+                    user,
+                    client_id,
+                    data_center,
+                    environment,
+                )),
+                _ => tracing::warn!(
+                    store = %self.describe(), user = %user, data_center = %dc, environment = %env,
+                    "a stored row names an unknown data centre or environment; it is not listed"
+                ),
+            }
+        }
+        Ok(keys)
     }
 
     fn delete_all(&self) -> Result<(), StoreError> {
         // DELETE, not TRUNCATE: TRUNCATE would wait for, and block, every reader of the table.
-        self.with_client(|c| {
-            c.execute("DELETE FROM zoho_oauth_credentials", &[])
-                .map(drop)
-                .map_err(db)
-        })
+        // The store-wide lock taken exclusive first: it waits for every locked cycle, and no
+        // cycle starts until the delete committed.
+        let anyone = CredentialKey::new("*", "*", DataCenter::Us, Environment::Production);
+        let started = Instant::now();
+        let sql = format!(
+            "BEGIN; {}; SELECT pg_advisory_xact_lock({STORE_LOCK_ARGS}); \
+             DELETE FROM zoho_oauth_credentials; COMMIT",
+            lock_timeout(DELETE_ALL_WAIT)
+        );
+        let (client, done) = self.batch(&sql)?;
+        match done {
+            Ok(()) => {
+                self.pool.put(client);
+                Ok(())
+            }
+            Err(e) if is_lock_timeout(&e) => Err(self.busy(client, &anyone, "", true, started)),
+            // The connection is dropped, which ends the transaction.
+            Err(e) => Err(db(e)),
+        }
     }
 
     fn lock<'s>(
         &'s self,
         key: &CredentialKey,
+        wait: LockWait,
     ) -> Result<Box<dyn LockedCredential + 's>, StoreError> {
-        let mut client = self.pool.get()?;
-        client.batch_execute("BEGIN").map_err(db)?;
-        // Blocks until every other holder of this key's lock has committed or rolled back.
-        if let Err(e) = client.execute(LOCK, &[&lock_name(key)]) {
+        let name = lock_name(key);
+        // A holder that stops (frozen, swapped out, stuck in a debugger) while idle in its
+        // transaction is ended by the server after the hold limit: its lock is not held forever.
+        let begin = format!(
+            "BEGIN; {}; SET LOCAL idle_in_transaction_session_timeout = '{}ms'; \
+             SELECT pg_advisory_xact_lock_shared({STORE_LOCK_ARGS})",
+            lock_timeout(wait.limit()),
+            self.hold_limit
+                .as_millis()
+                .clamp(1, u128::from(u32::MAX >> 1))
+        );
+        let started = Instant::now();
+        let (mut client, begun) = self.batch(&begin)?;
+        // Each waits at most the lock timeout: the shared store lock only for a delete_all, the
+        // key lock for every other holder of this key (until it commits or rolls back).
+        let locked = begun.and_then(|()| client.execute(KEY_LOCK, &[&name]).map(drop));
+        match locked {
+            Ok(()) => Ok(Box::new(Locked {
+                pool: &self.pool,
+                client: Some(client),
+                key: key.clone(),
+                failed: false,
+            })),
+            Err(e) if is_lock_timeout(&e) => Err(self.busy(client, key, &name, false, started)),
             // Dropping the connection ends the transaction; it is not reused.
-            return Err(db(e));
+            Err(e) => Err(db(e)),
         }
-        Ok(Box::new(Locked {
-            pool: &self.pool,
-            client: Some(client),
-            key: key.clone(),
-            failed: false,
-        }))
+    }
+
+    fn describe(&self) -> String {
+        self.pool.describe()
     }
 }
 
-/// The refresh lock of one key: an open transaction holding the key's advisory lock.
+/// The refresh lock of one key: an open transaction holding the key's advisory lock (and the
+/// store-wide lock, shared).
 struct Locked<'s> {
     pool: &'s Pool,
     /// `None` once released.
@@ -179,7 +308,9 @@ impl Locked<'_> {
             .as_mut()
             .ok_or_else(|| StoreError::Other("the refresh lock was already released".into()))?;
         let out = op(client, &self.key);
-        if out.is_err() {
+        // Only a statement that failed aborts the transaction; a stored token that does not
+        // decode, or one too long to encode, leaves it usable.
+        if matches!(out, Err(StoreError::Database(_))) {
             self.failed = true;
         }
         out
@@ -195,6 +326,53 @@ impl LockedCredential for Locked<'_> {
         self.run(|c, key| save_on(c, key, token))
     }
 
+    fn delete(&mut self) -> Result<bool, StoreError> {
+        self.run(|c, key| {
+            let n = c
+                .execute(
+                    DELETE,
+                    &[
+                        &key.user,
+                        &key.client_id,
+                        &key.data_center.location_code(),
+                        &key.environment.name(),
+                    ],
+                )
+                .map_err(db)?;
+            Ok(n > 0)
+        })
+    }
+
+    /// A read-only transaction (a standby, `default_transaction_read_only`) or a user without
+    /// `INSERT`, `UPDATE` and `DELETE` on the table cannot save: one query tells.
+    fn check_writable(&mut self) -> Result<(), StoreError> {
+        let store = self.pool.describe();
+        self.run(|c, _| {
+            let row = c
+                .query_one(
+                    "SELECT current_setting('transaction_read_only') = 'on', \
+                     has_table_privilege('zoho_oauth_credentials', 'INSERT') \
+                     AND has_table_privilege('zoho_oauth_credentials', 'UPDATE') \
+                     AND has_table_privilege('zoho_oauth_credentials', 'DELETE')",
+                    &[],
+                )
+                .map_err(db)?;
+            let read_only: bool = row.try_get(0).map_err(db)?;
+            let may_write: bool = row.try_get(1).map_err(db)?;
+            if read_only {
+                return Err(StoreError::ReadOnly(format!(
+                    "{store} runs this session read-only (a standby, or default_transaction_read_only)"
+                )));
+            }
+            if !may_write {
+                return Err(StoreError::ReadOnly(format!(
+                    "the user of {store} may not insert, update and delete zoho_oauth_credentials: GRANT it those"
+                )));
+            }
+            Ok(())
+        })
+    }
+
     fn release(mut self: Box<Self>) -> Result<(), StoreError> {
         let Some(mut client) = self.client.take() else {
             return Ok(());
@@ -208,7 +386,13 @@ impl LockedCredential for Locked<'_> {
                 self.key
             )));
         }
-        client.batch_execute("COMMIT").map_err(db)?;
+        client.batch_execute("COMMIT").map_err(|e| {
+            StoreError::Database(format!(
+                "the commit under the refresh lock of {} failed ({}): the cycle's change was stored whole or not at all; reload and retry",
+                self.key,
+                describe(&e)
+            ))
+        })?;
         self.pool.put(client);
         Ok(())
     }

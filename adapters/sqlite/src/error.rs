@@ -26,6 +26,12 @@ pub(crate) fn store_error(e: rusqlite::Error) -> StoreError {
         Some(ErrorCode::DatabaseCorrupt) => {
             StoreError::Corrupt(format!("the SQLite database is damaged ({e})"))
         }
+        Some(ErrorCode::ReadOnly) => StoreError::ReadOnly(format!(
+            "the SQLite database is read-only for this process ({e})"
+        )),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Database(format!(
+            "the SQLite database stayed locked by another connection past the busy timeout ({e}); retry, or stop a stuck process"
+        )),
         _ => StoreError::Database(e.to_string()),
     }
 }

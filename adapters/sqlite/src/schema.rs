@@ -38,14 +38,33 @@ fn marks(conn: &Connection) -> Result<(u32, i32), StoreError> {
     .map_err(store_error)
 }
 
-/// Check what `conn` opened, and bring it to [`SCHEMA_VERSION`]. Refuses (and leaves untouched)
-/// a newer schema, another application's database, and a non-empty database without our marks.
-/// Safe when many processes open a new file at once: the upgrade runs under `BEGIN IMMEDIATE`
-/// and re-reads the version inside it.
-pub(crate) fn migrate(conn: &Connection) -> Result<(), StoreError> {
-    if check(marks(conn)?)? {
-        return Ok(());
+/// What [`inspect`] found in an open file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// Ours, at [`SCHEMA_VERSION`].
+    Current,
+    /// Ours at an older version, or a new empty file: [`migrate`] brings it up.
+    NeedsUpgrade,
+}
+
+/// Check, without writing anything (no pragma that writes, no journal mode change), that the
+/// file `conn` opened is ours or empty. Refuses a newer schema ([`StoreError::FutureVersion`]),
+/// another application's database and a non-empty database without our marks
+/// ([`StoreError::Corrupt`]); a file that is not a database at all fails here too.
+pub(crate) fn inspect(conn: &Connection) -> Result<Found, StoreError> {
+    let (version, app) = marks(conn)?;
+    if check((version, app))? {
+        return Ok(Found::Current);
     }
+    if version == 0 && app == 0 {
+        refuse_foreign_tables(conn)?;
+    }
+    Ok(Found::NeedsUpgrade)
+}
+
+/// Bring a file that [`inspect`] accepted to [`SCHEMA_VERSION`]. Safe when many processes open
+/// a new file at once: the upgrade runs under `BEGIN IMMEDIATE` and re-reads the marks inside it.
+pub(crate) fn migrate(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch("BEGIN IMMEDIATE").map_err(store_error)?;
     let result = upgrade(conn);
     let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
@@ -68,25 +87,31 @@ fn check((version, app): (u32, i32)) -> Result<bool, StoreError> {
     Ok(version == SCHEMA_VERSION && app == APPLICATION_ID)
 }
 
+/// A database without our marks must hold nothing at all.
+fn refuse_foreign_tables(conn: &Connection) -> Result<(), StoreError> {
+    let foreign: Option<String> = conn
+        .query_row(
+            "SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(store_error)?;
+    match foreign {
+        Some(table) => Err(StoreError::Corrupt(format!(
+            "the database already holds other data (e.g. {table:?}) and no zoho-oauth schema version; use a file of its own"
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn upgrade(conn: &Connection) -> Result<(), StoreError> {
     let (version, app) = marks(conn)?;
     if check((version, app))? {
         return Ok(()); // another process upgraded it first
     }
     if version == 0 && app == 0 {
-        let foreign: Option<String> = conn
-            .query_row(
-                "SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(store_error)?;
-        if let Some(table) = foreign {
-            return Err(StoreError::Corrupt(format!(
-                "the database already holds other data (e.g. {table:?}) and no zoho-oauth schema version; use a file of its own"
-            )));
-        }
+        refuse_foreign_tables(conn)?;
     }
     for (from, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         conn.execute_batch(sql).map_err(store_error)?;
