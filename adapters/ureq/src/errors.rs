@@ -4,22 +4,19 @@ use std::io;
 use std::time::Duration;
 
 use ureq::Timeout;
+use zoho_oauth::transport::{Admitted, Budget};
 use zoho_oauth::TransportError;
 
-use crate::transport::Limits;
-
-/// Maps a ureq error to a [`TransportError`]. `elapsed` is how long the request ran, used when the
-/// operating system (not ureq's own budgets) reported the timeout. The text never holds a URL,
-/// header or body.
-pub(crate) fn map_error(err: ureq::Error, limits: &Limits, elapsed: Duration) -> TransportError {
+/// Maps a ureq error to a [`TransportError`], naming the budget of `admitted` that ran out. The
+/// text never holds a URL, header or body.
+pub(crate) fn map_error(err: ureq::Error, admitted: &Admitted) -> TransportError {
     use ureq::Error as E;
     match err {
-        E::Timeout(which) => TransportError::Timeout(budget(which, limits)),
-        E::BodyExceedsLimit(_) => TransportError::TooLarge {
-            limit: limits.max_body,
-        },
+        E::Timeout(which) => admitted.timed_out(budget(which)),
+        // Only ureq's second fence (ours, one byte lower, speaks first): the same answer.
+        E::BodyExceedsLimit(_) => admitted.too_large(),
         E::LargeResponseHeader(_, limit) => TransportError::TooLarge { limit },
-        E::Io(e) => map_io(&e, elapsed),
+        E::Io(e) => map_io(&e, admitted.elapsed()),
         E::HostNotFound => TransportError::Connect("the host name did not resolve".to_owned()),
         E::ConnectionFailed => TransportError::Connect("no connection could be made".to_owned()),
         E::ConnectProxyFailed(reason) => {
@@ -50,11 +47,11 @@ fn variant_name(e: &impl std::fmt::Debug) -> String {
 }
 
 /// The configured budget that ran out.
-fn budget(which: Timeout, limits: &Limits) -> Duration {
+fn budget(which: Timeout) -> Budget {
     match which {
-        Timeout::Resolve | Timeout::Connect => limits.connect_timeout,
-        Timeout::RecvResponse | Timeout::RecvBody | Timeout::PerRead => limits.read_timeout,
-        _ => limits.timeout,
+        Timeout::Resolve | Timeout::Connect => Budget::Connect,
+        Timeout::RecvResponse | Timeout::RecvBody | Timeout::PerRead => Budget::Read,
+        _ => Budget::Whole,
     }
 }
 

@@ -3,16 +3,19 @@
 //! [`UreqTransport`] sends the requests the `zoho-oauth` client renders and returns every response
 //! as it came: the status is never turned into an error (Zoho reports failures in the body, often
 //! with HTTP 200) and redirects are never followed (a token endpoint that redirects is a
-//! misconfiguration, and following it could carry secrets elsewhere). It is safe by default:
+//! misconfiguration, and following it could carry secrets elsewhere). It is safe by default. The
+//! settings, their defaults and the per-request rules (URL policy, deadline, body limit, log line)
+//! are `zoho_oauth::transport`'s, shared with the async face's reqwest transport; this crate only
+//! configures ureq with them and translates ureq's errors:
 //!
 //! | setting | default | builder method |
 //! |---|---|---|
 //! | TLS | rustls with the `ring` provider only, Mozilla's roots (webpki) | [`root_certificates_pem`](UreqTransportBuilder::root_certificates_pem) |
-//! | plain `http` | refused, except to loopback hosts (`127.0.0.0/8`, `localhost`, `[::1]`) | — |
+//! | which URLs | the project's one policy, [`TransportError::check_url`](zoho_oauth::TransportError::check_url): `https` anywhere, plain `http` only to loopback hosts (`127.0.0.0/8`, `localhost`, `[::1]`), no user info; a refusal is [`TransportError::Refused`](zoho_oauth::TransportError::Refused), sent nowhere and never retried | — |
 //! | connect timeout (DNS, TCP, proxy, TLS) | [`DEFAULT_CONNECT_TIMEOUT`] = 10 s | [`connect_timeout`](UreqTransportBuilder::connect_timeout) |
 //! | read timeout (response headers; then, separately, the body) | [`DEFAULT_READ_TIMEOUT`] = 30 s | [`read_timeout`](UreqTransportBuilder::read_timeout) |
-//! | global timeout (the whole request) | [`DEFAULT_TIMEOUT`] = 60 s | [`timeout`](UreqTransportBuilder::timeout) |
-//! | response body limit | [`DEFAULT_MAX_BODY`] = 1 MiB | [`max_body`](UreqTransportBuilder::max_body) |
+//! | global timeout (the whole request, connection to last body byte) | [`DEFAULT_TIMEOUT`] = 60 s, or the caller's remaining deadline ([`HttpRequest::timeout`](zoho_oauth::HttpRequest::timeout)) when shorter | [`timeout`](UreqTransportBuilder::timeout) |
+//! | response body limit (a longer declared length is refused unread; never more than the limit is buffered) | [`DEFAULT_MAX_BODY`] = 1 MiB | [`max_body`](UreqTransportBuilder::max_body) |
 //! | proxy | none (environment variables are ignored) | [`proxy`](UreqTransportBuilder::proxy), [`proxy_from_env`](UreqTransportBuilder::proxy_from_env) |
 //! | `User-Agent` | `zoho-oauth/<version>` | — |
 //!
@@ -41,11 +44,11 @@
 
 mod builder;
 mod errors;
-mod policy;
 mod transport;
 
-pub use builder::{
-    BuildError, UreqTransportBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY,
-    DEFAULT_READ_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT,
-};
+pub use builder::UreqTransportBuilder;
 pub use transport::UreqTransport;
+pub use zoho_oauth::transport::{
+    BuildError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_READ_TIMEOUT, DEFAULT_TIMEOUT,
+    USER_AGENT,
+};

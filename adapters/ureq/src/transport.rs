@@ -1,25 +1,14 @@
 //! `UreqTransport`: one blocking request through a configured ureq agent.
 
 use std::fmt;
-use std::time::{Duration, Instant};
 
 use ureq::http::{self, Response};
 use ureq::Body;
-use zoho_oauth::transport::Method;
+use zoho_oauth::transport::{Admitted, Method, TransportSettings};
 use zoho_oauth::{HttpRequest, HttpResponse, Transport, TransportError};
 
 use crate::builder::UreqTransportBuilder;
 use crate::errors::map_error;
-use crate::policy::check_url;
-
-/// The limits a request runs under, kept beside the agent to name them in errors.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    pub(crate) connect_timeout: Duration,
-    pub(crate) read_timeout: Duration,
-    pub(crate) timeout: Duration,
-    pub(crate) max_body: usize,
-}
 
 /// The default HTTPS transport: ureq 3, rustls with `ring`, safe settings (see the crate docs).
 ///
@@ -36,6 +25,7 @@ pub(crate) struct Limits {
 ///     url: "https://accounts.zoho.com/oauth/user/info",
 ///     headers: &[],
 ///     body: &[],
+///     timeout: None,
 /// })?;
 /// println!("status {}", response.status); // 401: no token, and not an error
 /// # Ok::<(), zoho_oauth::TransportError>(())
@@ -43,9 +33,8 @@ pub(crate) struct Limits {
 #[derive(Clone)]
 pub struct UreqTransport {
     agent: ureq::Agent,
-    limits: Limits,
-    /// The proxy with credentials redacted, for `Debug`.
-    proxy: Option<String>,
+    /// What the agent was configured with, for the per-request rules and to name budgets in errors.
+    settings: TransportSettings,
 }
 
 impl UreqTransport {
@@ -53,10 +42,9 @@ impl UreqTransport {
     /// Mozilla's roots, no proxy.
     pub fn new() -> Self {
         // The defaults hold no proxy and no PEM, the only inputs that can fail.
-        match Self::builder().build() {
-            Ok(transport) => transport,
-            Err(e) => unreachable!("default settings are valid: {e}"),
-        }
+        Self::builder()
+            .build()
+            .unwrap_or_else(|e| unreachable!("default settings are valid: {e}"))
     }
 
     /// Starts from the defaults; see [`UreqTransportBuilder`].
@@ -64,15 +52,20 @@ impl UreqTransport {
         UreqTransportBuilder::default()
     }
 
-    pub(crate) fn from_parts(agent: ureq::Agent, limits: Limits, proxy: Option<String>) -> Self {
-        Self {
-            agent,
-            limits,
-            proxy,
-        }
+    /// The settings this transport was built with.
+    pub fn settings(&self) -> &TransportSettings {
+        &self.settings
     }
 
-    fn run(&self, request: &HttpRequest<'_>) -> Result<Response<Body>, ureq::Error> {
+    pub(crate) fn from_parts(agent: ureq::Agent, settings: TransportSettings) -> Self {
+        Self { agent, settings }
+    }
+
+    fn run(
+        &self,
+        request: &HttpRequest<'_>,
+        admitted: &Admitted,
+    ) -> Result<Response<Body>, ureq::Error> {
         let mut builder = http::Request::builder()
             .method(request.method.as_str())
             .uri(request.url);
@@ -81,38 +74,52 @@ impl UreqTransport {
         }
         // A GET goes without a body (no `Content-Length: 0`); anything else sends what it has.
         if request.body.is_empty() && matches!(request.method, Method::Get) {
-            self.agent.run(builder.body(())?)
+            self.agent.run(self.bounded(builder.body(())?, admitted))
         } else {
-            self.agent.run(builder.body(request.body)?)
+            self.agent
+                .run(self.bounded(builder.body(request.body)?, admitted))
         }
     }
 
-    fn read(&self, mut response: Response<Body>) -> Result<HttpResponse, ureq::Error> {
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        // One byte over the limit so that a body of exactly `max_body` bytes is accepted.
-        let limit = u64::try_from(self.limits.max_body)
-            .unwrap_or(u64::MAX)
-            .saturating_add(1);
-        let body = response
+    /// `request` with its own global timeout when the caller's deadline is shorter than the
+    /// agent's; ureq's global budget runs from the first DNS lookup to the last body byte, so a
+    /// body dripping a byte at a time is cut there too.
+    fn bounded<S: ureq::AsSendBody>(
+        &self,
+        request: http::Request<S>,
+        admitted: &Admitted,
+    ) -> http::Request<S> {
+        if admitted.budget() < self.settings.timeout() {
+            self.agent
+                .configure_request(request)
+                .timeout_global(Some(admitted.budget()))
+                .build()
+        } else {
+            request
+        }
+    }
+
+    fn read(
+        &self,
+        mut response: Response<Body>,
+        admitted: &Admitted,
+    ) -> Result<HttpResponse, TransportError> {
+        let max = self.settings.max_body();
+        let body = admitted.body(response.body().content_length())?;
+        // ureq's own limit stays as a second fence (one byte over ours, so ours speaks first).
+        let mut reader = response
             .body_mut()
             .with_config()
-            .limit(limit)
-            .read_to_vec()?;
-        Ok(HttpResponse {
-            status,
-            headers,
+            .limit(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1))
+            .reader();
+        // The reader's errors carry ureq's (a timeout, a broken chunk): unwrapped, then mapped.
+        let body = body.read_from(&mut reader, |e| map_error(ureq::Error::from(e), admitted))?;
+        let headers = response.headers().iter();
+        Ok(HttpResponse::from_parts(
+            response.status().as_u16(),
+            headers.map(|(name, value)| (name.as_str(), value.as_bytes())),
             body,
-        })
+        ))
     }
 }
 
@@ -124,46 +131,20 @@ impl Default for UreqTransport {
 
 impl Transport for UreqTransport {
     fn send(&self, request: &HttpRequest<'_>) -> Result<HttpResponse, TransportError> {
-        let host = check_url(request.url)?;
-        let started = Instant::now();
-        let result = self.run(request).and_then(|response| self.read(response));
-        let elapsed = started.elapsed();
-        // Only the method, host, status and timing: never the path, headers or body.
-        match result {
-            Ok(response) => {
-                tracing::debug!(
-                    method = request.method.as_str(),
-                    host = %host,
-                    status = response.status,
-                    body_len = response.body.len(),
-                    elapsed_ms = elapsed.as_millis() as u64,
-                    "http response"
-                );
-                Ok(response)
-            }
-            Err(e) => {
-                let error = map_error(e, &self.limits, elapsed);
-                tracing::debug!(
-                    method = request.method.as_str(),
-                    host = %host,
-                    error = %error,
-                    elapsed_ms = elapsed.as_millis() as u64,
-                    "http request failed"
-                );
-                Err(error)
-            }
-        }
+        // The project's URL policy and the request's budget, before anything touches the network.
+        let admitted = self.settings.admit(request)?;
+        let outcome = self
+            .run(request, &admitted)
+            .map_err(|e| map_error(e, &admitted))
+            .and_then(|response| self.read(response, &admitted));
+        admitted.finish(outcome)
     }
 }
 
 impl fmt::Debug for UreqTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UreqTransport")
-            .field("connect_timeout", &self.limits.connect_timeout)
-            .field("read_timeout", &self.limits.read_timeout)
-            .field("timeout", &self.limits.timeout)
-            .field("max_body", &self.limits.max_body)
-            .field("proxy", &self.proxy.as_deref().unwrap_or("none"))
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }

@@ -27,6 +27,7 @@ fn exchange(
         DEFAULT_CLIENT_SECRET,
         code,
         None,
+        None,
     )
     .unwrap();
     let content_type = req.content_type.unwrap_or_default();
@@ -36,6 +37,7 @@ fn exchange(
         url: req.url,
         headers: &headers,
         body: req.body,
+        timeout: None,
     })
 }
 

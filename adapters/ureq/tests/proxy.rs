@@ -67,6 +67,13 @@ fn a_proxy_that_refuses_the_tunnel_is_a_connect_error_and_the_origin_is_never_re
 
     assert!(matches!(err, TransportError::Connect(_)), "{err:?}");
     assert!(!err.to_string().contains("wrong-password"), "{err}");
+    // Nor does the transport show them: only that there are some.
+    let shown = format!("{transport:?}");
+    assert!(
+        !shown.contains("wrong-password") && !shown.contains("user:"),
+        "{shown}"
+    );
+    assert!(shown.contains("http://<redacted>@127.0.0.1:"), "{shown}");
     assert_eq!(proxy.requests().len(), 1);
     assert_eq!(origin.connections(), 0);
 }

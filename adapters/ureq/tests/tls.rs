@@ -1,13 +1,9 @@
-//! `UreqTransport` over TLS against a loopback rustls server with a test CA.
-//!
-//! The fixtures are a P-256 test CA and a server certificate for `localhost` and `127.0.0.1`, valid
-//! for 100 years, made with:
-//! `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 36500 -subj "/CN=zoho-oauth test CA"
-//! -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign`, then a CSR for
-//! `CN=localhost` signed with `subjectAltName=DNS:localhost,IP:127.0.0.1`, `extendedKeyUsage=serverAuth`.
-//! They protect nothing but these tests.
+//! `UreqTransport` over TLS against a loopback rustls server with a test CA (see
+//! `fixtures/tls.rs` for the certificates).
 
 mod common;
+#[path = "fixtures/tls.rs"]
+mod fixtures;
 
 use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -15,31 +11,15 @@ use std::sync::Arc;
 use std::thread;
 
 use common::{get, read_request};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use fixtures::{server_config, CA_PEM, SERVER_KEY};
 use zoho_oauth::TransportError;
-use zoho_oauth_ureq::UreqTransport;
+use zoho_oauth_ureq::{BuildError, UreqTransport};
 
-const CA_PEM: &[u8] = include_bytes!("fixtures/test-ca.pem");
-const SERVER_PEM: &[u8] = include_bytes!("fixtures/test-server.pem");
-const SERVER_KEY: &[u8] = include_bytes!("fixtures/test-server.key");
 const BODY: &[u8] = br#"{"First_Name":"Ada","Email":"ada@example.com","Last_Name":"Lovelace","Display_Name":"Ada","ZUID":42}"#;
 
 /// An HTTPS origin on `ip` (a loopback address) answering every request with [`BODY`].
 fn tls_origin(ip: &str) -> SocketAddr {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(SERVER_PEM)
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_slice(SERVER_KEY).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
-    let config = Arc::new(config);
+    let config = server_config();
     let listener = TcpListener::bind((ip, 0)).unwrap();
     let addr = listener.local_addr().unwrap();
     thread::spawn(move || {
@@ -78,6 +58,18 @@ fn https_works_with_a_trusted_custom_root() {
 
     assert_eq!(response.status, 200);
     assert_eq!(response.body, BODY);
+}
+
+#[test]
+fn roots_without_a_certificate_are_refused_when_building() {
+    // A key is not a root: the PEM must hold a CERTIFICATE block.
+    for pem in [&b"not a certificate"[..], SERVER_KEY] {
+        let err = UreqTransport::builder()
+            .root_certificates_pem(pem)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, BuildError::Certificates(_)), "{err:?}");
+    }
 }
 
 #[test]

@@ -6,10 +6,19 @@ use std::io::Read;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use common::{get, hold_until_client_leaves, respond, send, ConnectProxy, Origin};
+use common::{get, get_within, hold_until_client_leaves, respond, send, ConnectProxy, Origin};
 use zoho_oauth::transport::Method;
 use zoho_oauth::TransportError;
-use zoho_oauth_ureq::{UreqTransport, USER_AGENT};
+use zoho_oauth_ureq::{UreqTransport, DEFAULT_TIMEOUT, USER_AGENT};
+
+/// A transport with these read and global timeouts.
+fn with_timeouts(read: Duration, global: Duration) -> UreqTransport {
+    UreqTransport::builder()
+        .read_timeout(read)
+        .timeout(global)
+        .build()
+        .unwrap()
+}
 
 const INVALID_CODE: &[u8] = br#"{"error":"invalid_code"}"#;
 
@@ -72,8 +81,11 @@ fn a_redirect_is_returned_as_is_and_never_followed() {
 }
 
 #[test]
-fn plain_http_to_a_remote_host_is_refused_before_any_network_traffic() {
-    // A proxy would see any connection attempt, even one for a name that cannot resolve.
+fn urls_the_project_policy_refuses_are_refused_before_any_network_traffic() {
+    // The core's one parser decides (`TransportError::check_url`): plain http to a remote host,
+    // user info, hosts that only look like loopback, lenient IPv4 spellings, blanks and
+    // backslashes never reach a socket. A proxy would see any connection attempt, even one for
+    // a name that cannot resolve.
     let proxy = ConnectProxy::start(None);
     let transport = UreqTransport::builder()
         .proxy(format!("http://{}", proxy.addr))
@@ -83,11 +95,41 @@ fn plain_http_to_a_remote_host_is_refused_before_any_network_traffic() {
     for url in [
         "http://example.invalid/oauth/v2/token",
         "http://accounts.zoho.com/oauth/v2/token",
+        "http://127.0.0.1@evil.example/oauth/v2/token",
+        "https://user:pw@accounts.zoho.com/oauth/v2/token",
+        "http://127.0.0.1.nip.io/oauth/v2/token",
+        "http://localhost.example.com/",
+        "http://127.1/",
+        "http://[::2]/",
+        "https://accounts.zoho.com\\@evil.example/",
+        "https://accounts.zoho.com /oauth/v2/token",
+        "ftp://accounts.zoho.com/",
+        "/oauth/v2/token",
+        "",
     ] {
         let err = send(&transport, Method::Post, url, &[], b"client_secret=s").unwrap_err();
-        assert!(matches!(err, TransportError::Refused(_)), "{url}: {err:?}");
+        let TransportError::Refused(why) = &err else {
+            panic!("{url:?}: {err:?}");
+        };
+        assert!(!err.is_retryable(), "{url:?}");
+        assert!(!why.is_empty(), "{url:?}");
     }
     assert!(proxy.requests().is_empty());
+}
+
+#[test]
+fn https_anywhere_and_plain_http_to_loopback_pass_the_policy() {
+    let origin = Origin::start(|_, stream| respond(stream, "200 OK", &[], b"{}"));
+    let transport = UreqTransport::new();
+    let port = origin.addr.port();
+    for url in [
+        format!("http://127.0.0.1:{port}/a"),
+        format!("http://localhost:{port}/b"),
+        format!("HTTP://127.0.0.1:{port}/c"),
+    ] {
+        assert_eq!(get(&transport, &url).unwrap().status, 200, "{url}");
+    }
+    assert_eq!(origin.requests().len(), 3);
 }
 
 #[test]
@@ -133,10 +175,7 @@ fn method_headers_body_and_user_agent_reach_the_server() {
 fn a_server_that_never_answers_times_out_within_the_read_timeout() {
     let origin = Origin::start(|_, stream| hold_until_client_leaves(stream));
     let read_timeout = Duration::from_millis(300);
-    let transport = UreqTransport::builder()
-        .read_timeout(read_timeout)
-        .build()
-        .unwrap();
+    let transport = with_timeouts(read_timeout, DEFAULT_TIMEOUT);
 
     let started = Instant::now();
     let err = get(&transport, &origin.url("/hang")).unwrap_err();
@@ -159,17 +198,61 @@ fn the_global_timeout_bounds_a_body_that_trickles_forever() {
         hold_until_client_leaves(stream);
     });
     let global = Duration::from_millis(400);
-    let transport = UreqTransport::builder()
-        .read_timeout(Duration::from_secs(30))
-        .timeout(global)
-        .build()
-        .unwrap();
+    let transport = with_timeouts(Duration::from_secs(30), global);
 
     let started = Instant::now();
     let err = get(&transport, &origin.url("/slow")).unwrap_err();
 
     assert_eq!(err, TransportError::Timeout(global));
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn the_callers_deadline_cuts_a_trickling_body_when_shorter_than_the_global_timeout() {
+    let origin = Origin::start(|_, stream| {
+        use std::io::Write;
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{");
+        hold_until_client_leaves(stream);
+    });
+    let transport = with_timeouts(Duration::from_secs(30), Duration::from_secs(30));
+    let left = Duration::from_millis(400);
+
+    let started = Instant::now();
+    let err = get_within(&transport, &origin.url("/slow"), left).unwrap_err();
+    let elapsed = started.elapsed();
+
+    assert_eq!(
+        err,
+        TransportError::Timeout(left),
+        "names the budget that ran out"
+    );
+    assert!(elapsed >= left, "gave up after {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "gave up after {elapsed:?}"
+    );
+}
+
+#[test]
+fn a_caller_deadline_longer_than_the_global_timeout_does_not_extend_it() {
+    let origin = Origin::start(|_, stream| hold_until_client_leaves(stream));
+    let global = Duration::from_millis(300);
+    let transport = with_timeouts(Duration::from_secs(30), global);
+
+    let started = Instant::now();
+    let err = get_within(&transport, &origin.url("/hang"), Duration::from_secs(60)).unwrap_err();
+
+    assert_eq!(err, TransportError::Timeout(global));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn a_deadline_already_passed_is_a_timeout_without_connecting() {
+    let origin = Origin::start(|_, stream| respond(stream, "200 OK", &[], b"{}"));
+    let err = get_within(&UreqTransport::new(), &origin.url("/late"), Duration::ZERO).unwrap_err();
+    assert_eq!(err, TransportError::Timeout(Duration::ZERO));
+    assert!(err.is_retryable());
+    assert_eq!(origin.connections(), 0);
 }
 
 #[test]
@@ -233,6 +316,23 @@ fn bodies_over_the_limit_are_too_large_and_bodies_at_the_limit_are_kept() {
         get(&transport, &origin.url("/big")).unwrap_err(),
         TransportError::TooLarge { limit: 1024 }
     );
+}
+
+#[test]
+fn a_declared_length_over_the_limit_is_refused_before_the_body_is_read() {
+    // The server declares 50 MiB and sends nothing: only the header can have refused it.
+    let origin = Origin::start(|_, stream| {
+        use std::io::Write;
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 52428800\r\n\r\n");
+        hold_until_client_leaves(stream);
+    });
+    let transport = with_timeouts(Duration::from_secs(30), Duration::from_secs(30));
+
+    let started = Instant::now();
+    let err = get(&transport, &origin.url("/declared")).unwrap_err();
+
+    assert_eq!(err, TransportError::TooLarge { limit: 1024 * 1024 });
+    assert!(started.elapsed() < Duration::from_secs(10));
 }
 
 #[test]

@@ -10,6 +10,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
+use std::time::Duration;
 
 use zoho_oauth::transport::Method;
 use zoho_oauth::{HttpRequest, HttpResponse, Transport, TransportError};
@@ -232,7 +233,7 @@ fn tunnel(mut client: TcpStream, tx: &mpsc::Sender<Recorded>, refuse_with: Optio
     let _ = pump.join();
 }
 
-/// Sends a request with `transport`.
+/// Sends a request with `transport`, with no deadline of the caller's.
 pub fn send(
     transport: &impl Transport,
     method: Method,
@@ -245,9 +246,25 @@ pub fn send(
         url,
         headers,
         body,
+        timeout: None,
     })
 }
 
 pub fn get(transport: &impl Transport, url: &str) -> Result<HttpResponse, TransportError> {
     send(transport, Method::Get, url, &[], &[])
+}
+
+/// A GET whose caller has `left` before its deadline.
+pub fn get_within(
+    transport: &impl Transport,
+    url: &str,
+    left: Duration,
+) -> Result<HttpResponse, TransportError> {
+    transport.send(&HttpRequest {
+        method: Method::Get,
+        url,
+        headers: &[],
+        body: &[],
+        timeout: Some(left),
+    })
 }
