@@ -1,5 +1,6 @@
 //! What an emulator starts with: data centres, port, clients, users, consent, limits and clock.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,11 @@ pub const DEFAULT_USER_EMAIL: &str = "user@example.com";
 pub const DEFAULT_USER_ZUID: u64 = 10_000_000_001;
 /// The scope of a Self Client code when none is given, comma separated as in Zoho's API console.
 pub const DEFAULT_SCOPE: &str = "ZohoCRM.modules.ALL,aaaserver.profile.READ";
+/// The name the consent page shows for the default client.
+pub const DEFAULT_CLIENT_NAME: &str = "Emulated Client";
+/// The one organisation the default client reaches with the client-credentials grant
+/// (`soid=<service>.<org id>`); its org id is the CRM org every emulated data centre holds.
+pub const DEFAULT_SOID: &str = "ZohoCRM.10000000001";
 
 /// Everything an [`Emulator`](crate::Emulator) starts with.
 ///
@@ -99,6 +105,21 @@ impl Config {
 }
 
 /// An OAuth client as registered in Zoho's API console.
+///
+/// A client lives at one data centre, unless multi-DC is enabled for it: then the same id is also
+/// known at each data centre of [`multi_dc`](Self::multi_dc), with [`secret`](Self::secret) or a
+/// secret of its own there ([`secrets`](Self::secrets)), as Zoho's console allows both.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use zoho_oauth_emulator::{ClientSpec, DataCenter};
+/// let multi_dc = ClientSpec {
+///     multi_dc: vec![DataCenter::Eu],
+///     secrets: BTreeMap::from([(DataCenter::Eu, "eu-only-secret".to_owned())]),
+///     ..ClientSpec::default()
+/// };
+/// # let _ = multi_dc;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ClientSpec {
@@ -108,18 +129,34 @@ pub struct ClientSpec {
     pub secret: String,
     /// The redirect URIs the web flow accepts, compared exactly.
     pub redirect_uris: Vec<String>,
-    /// The data centre the client is registered at; it is unknown (`invalid_client`) everywhere else.
+    /// The data centre the client is registered at; it is unknown (`invalid_client`) everywhere
+    /// else, unless listed in [`multi_dc`](Self::multi_dc).
     pub data_center: DataCenter,
+    /// The application's name, shown on the consent page (the id when empty).
+    pub name: String,
+    /// Further data centres where the same client id is enabled (Zoho's multi-DC). Each must be emulated.
+    pub multi_dc: Vec<DataCenter>,
+    /// A secret per data centre where it differs from [`secret`](Self::secret).
+    pub secrets: BTreeMap<DataCenter, String>,
+    /// The organisations the client-credentials grant reaches, as `soid` values
+    /// (`<service>.<org id>`, e.g. `ZohoCRM.600001234`). With several, a request must name one;
+    /// with one, `soid` is optional; with none, the grant is refused (`unauthorized_client`).
+    pub orgs: Vec<String>,
 }
 
 impl Default for ClientSpec {
-    /// The default client: [`DEFAULT_CLIENT_ID`], [`DEFAULT_CLIENT_SECRET`], [`DEFAULT_REDIRECT_URI`], at US.
+    /// The default client: [`DEFAULT_CLIENT_ID`], [`DEFAULT_CLIENT_SECRET`], [`DEFAULT_REDIRECT_URI`],
+    /// named [`DEFAULT_CLIENT_NAME`], at US only, reaching the one org [`DEFAULT_SOID`].
     fn default() -> Self {
         ClientSpec {
             id: DEFAULT_CLIENT_ID.to_owned(),
             secret: DEFAULT_CLIENT_SECRET.to_owned(),
             redirect_uris: vec![DEFAULT_REDIRECT_URI.to_owned()],
             data_center: DataCenter::Us,
+            name: DEFAULT_CLIENT_NAME.to_owned(),
+            multi_dc: Vec::new(),
+            secrets: BTreeMap::new(),
+            orgs: vec![DEFAULT_SOID.to_owned()],
         }
     }
 }
@@ -138,6 +175,11 @@ pub struct UserSpec {
     pub display_name: String,
     /// `ZUID`, Zoho's numeric user id.
     pub zuid: u64,
+    /// The data centre the account lives in. `None` (the default): at home wherever the user signs
+    /// in. With `Some`, a sign-in at another data centre ends at this one: the browser flow redirects
+    /// with its `location` and `accounts-server`, and a device flow the user approves answers
+    /// `other_dc` until the device polls this one. It must be emulated.
+    pub home: Option<DataCenter>,
 }
 
 impl Default for UserSpec {
@@ -149,20 +191,31 @@ impl Default for UserSpec {
             last_name: "User".to_owned(),
             display_name: "Emulated User".to_owned(),
             zuid: DEFAULT_USER_ZUID,
+            home: None,
         }
     }
 }
 
-/// How the browser authorization endpoint answers: it never shows a page, it decides at once.
+/// How the browser authorization endpoint answers: who is signed in, and whether a person clicks.
+///
+/// With `auto` (the default, what scripts and most tests want) `GET /oauth/v2/auth` decides at once:
+/// a 302 with a code, or with `error=access_denied` when `deny` is set. With `auto: false` it shows
+/// Zoho's consent page (the application's name, the scopes, Accept and Deny buttons with the ids
+/// `accept` and `deny`), which a person or a headless browser answers; as at Zoho the page is
+/// skipped, and the code issued at once, when the user already consented to these scopes for this
+/// client and the request has no `prompt=consent`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Consent {
-    /// The e-mail of the registered user who "logs in" and consents.
+    /// The e-mail of the registered user who is signed in and consents.
     pub user: String,
-    /// `true` redirects with `error=access_denied` instead of a code, as when a user clicks Reject.
+    /// With `auto`, `true` redirects with `error=access_denied` instead of a code, as when a user
+    /// clicks Deny. Ignored when the page is shown: the person's click decides.
     pub deny: bool,
-    /// The environment the issued codes (and so their tokens) belong to.
+    /// The environment the issued codes (and so their tokens) belong to; also that of device-flow tokens.
     pub environment: Environment,
+    /// `true` (default): decide at once, no page. `false`: show the consent page.
+    pub auto: bool,
 }
 
 impl Default for Consent {
@@ -171,6 +224,7 @@ impl Default for Consent {
             user: DEFAULT_USER_EMAIL.to_owned(),
             deny: false,
             environment: Environment::Production,
+            auto: true,
         }
     }
 }
@@ -214,6 +268,24 @@ pub struct Limits {
     /// The rolling window of that limit (default 10 minutes).
     #[serde(rename = "grant_code_window_ms", with = "duration_ms")]
     pub grant_code_window: Duration,
+    /// How long a device flow's `user_code` and `device_code` live (default 5 minutes, Zoho's),
+    /// reported in `expires_in`; past it a poll answers `expired`.
+    #[serde(rename = "device_code_lifetime_ms", with = "duration_ms")]
+    pub device_code_lifetime: Duration,
+    /// The `interval` a device-flow initiation reports (default 30 s).
+    #[serde(rename = "device_poll_interval_ms", with = "duration_ms")]
+    pub device_poll_interval: Duration,
+    /// Two polls of the same device code closer than this on the emulated clock: the second answers
+    /// `slow_down` (default 30 s, Zoho's rule; tests shorten it or advance the clock).
+    #[serde(rename = "device_poll_floor_ms", with = "duration_ms")]
+    pub device_poll_floor: Duration,
+    /// `false` (default): the initiation's `interval` and `expires_in` are seconds; `true`:
+    /// milliseconds, as one version of Zoho's page says. Clients must cope with both.
+    pub device_times_in_ms: bool,
+    /// The HTTP status of the device endpoints' error bodies (`authorization_pending`, `slow_down`,
+    /// `other_dc`, …): 200 by default, like Zoho's token endpoint; 400 as RFC 8628 says. Zoho does
+    /// not document it, so clients decide by the body.
+    pub device_error_status: u16,
 }
 
 impl Default for Limits {
@@ -231,6 +303,11 @@ impl Default for Limits {
             web_code_lifetime: Duration::from_secs(120),
             grant_codes_per_window: 10,
             grant_code_window: Duration::from_secs(600),
+            device_code_lifetime: Duration::from_secs(300),
+            device_poll_interval: Duration::from_secs(30),
+            device_poll_floor: Duration::from_secs(30),
+            device_times_in_ms: false,
+            device_error_status: 200,
         }
     }
 }
@@ -324,5 +401,18 @@ mod tests {
         let back: Limits = serde_json::from_str(r#"{"legacy_expires":true}"#).unwrap();
         assert!(back.legacy_expires);
         assert_eq!(back.mint_window, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn per_data_centre_secrets_travel_as_a_json_object_keyed_by_location() {
+        let spec: ClientSpec =
+            serde_json::from_str(r#"{"multi_dc":["eu"],"secrets":{"eu":"s-eu"}}"#).unwrap();
+        assert_eq!(spec.multi_dc, vec![DataCenter::Eu]);
+        assert_eq!(
+            spec.secrets.get(&DataCenter::Eu).map(String::as_str),
+            Some("s-eu")
+        );
+        let json = serde_json::to_value(&spec).unwrap();
+        assert_eq!(json["secrets"]["eu"], "s-eu");
     }
 }

@@ -20,6 +20,13 @@ use tokio::net::{TcpListener, TcpStream};
 const CLOSE: u8 = 1;
 const RESET: u8 = 2;
 const TRUNCATE: u8 = 3;
+const ENDLESS_HEADERS: u8 = 4;
+
+/// What [`ConnControl::endless_headers`] sends: a status line, then this block of header lines
+/// over and over.
+const FLOOD_STATUS: &[u8] = b"HTTP/1.1 200 OK\r\n";
+const FLOOD_LINE: &[u8] =
+    b"X-Emulator-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
 
 /// The handle a request handler gets (as `ConnectInfo`) on the connection it is answering.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +47,11 @@ impl ConnControl {
     /// The connection will be reset (RST) before any byte of the response is written.
     pub(crate) fn reset(&self) {
         self.0.action.store(RESET, Ordering::SeqCst);
+    }
+
+    /// Instead of the response, a status line and then header lines forever: the head never ends.
+    pub(crate) fn endless_headers(&self) {
+        self.0.action.store(ENDLESS_HEADERS, Ordering::SeqCst);
     }
 
     /// The response's head and only `keep` bytes of its body will be written, then the connection closes.
@@ -66,6 +78,7 @@ impl Listener for FaultListener {
                         inner: stream,
                         control: ConnControl::default(),
                         boundary: Boundary::default(),
+                        flood_sent: 0,
                     };
                     return (io, addr);
                 }
@@ -102,6 +115,20 @@ pub(crate) struct FaultIo {
     control: ConnControl,
     /// Where the response stands relative to its head, while truncating.
     boundary: Boundary,
+    /// Bytes of the endless head written so far.
+    flood_sent: u64,
+}
+
+impl FaultIo {
+    /// The next bytes of the endless head: the rest of the status line, or of the current header line.
+    fn flood_chunk(&self) -> &'static [u8] {
+        let status = FLOOD_STATUS.len() as u64;
+        if self.flood_sent < status {
+            return &FLOOD_STATUS[usize::try_from(self.flood_sent).unwrap_or(0)..];
+        }
+        let offset = (self.flood_sent - status) % FLOOD_LINE.len() as u64;
+        &FLOOD_LINE[usize::try_from(offset).unwrap_or(0)..]
+    }
 }
 
 const HEAD_END: &[u8; 4] = b"\r\n\r\n";
@@ -182,6 +209,21 @@ impl AsyncWrite for FaultIo {
                         Poll::Ready(Ok(n))
                     }
                     other => other,
+                }
+            }
+            ENDLESS_HEADERS => {
+                // hyper's response is swallowed; one piece of the endless head goes out per poll,
+                // then the task yields, so that a fast reader cannot starve the other connections.
+                let this = &mut *self;
+                let chunk = this.flood_chunk();
+                match Pin::new(&mut this.inner).poll_write(cx, chunk) {
+                    Poll::Ready(Ok(n)) => {
+                        this.flood_sent += n as u64;
+                        cx.waker().wake_by_ref();
+                        Poll::Pending
+                    }
+                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                    Poll::Pending => Poll::Pending,
                 }
             }
             _ => Pin::new(&mut self.inner).poll_write(cx, buf),

@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::{any, get, post, put};
 use axum::Router;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -40,6 +40,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/latency", put(set_latency))
         .route("/consent", get(consent).put(set_consent))
         .route("/limits", get(limits).put(set_limits))
+        .route("/device/approve", post(approve_device))
+        .route("/device/deny", post(deny_device))
+        .route("/redirect-target", any(redirect_target))
 }
 
 fn ok(body: Value) -> Response {
@@ -243,6 +246,52 @@ async fn set_consent(State(app): State<AppState>, body: Bytes) -> Response {
         Ok(()) => ok(json!({"status": "success"})),
         Err(e) => refused(&e),
     }
+}
+
+#[derive(Deserialize)]
+struct DeviceDecision {
+    user_code: String,
+    /// The approving user; the consenting user when omitted.
+    #[serde(default)]
+    user: Option<String>,
+}
+
+async fn approve_device(State(app): State<AppState>, body: Bytes) -> Response {
+    let DeviceDecision { user_code, user } = match parse(&body, &[]) {
+        Ok(d) => d,
+        Err(e) => return bad_json(&e),
+    };
+    let mut model = app.model();
+    let user = user.unwrap_or_else(|| model.consent().user.clone());
+    match model.approve_device(&user_code, &user) {
+        Ok(()) => ok(json!({"status": "success"})),
+        Err(e) => refused(&e),
+    }
+}
+
+async fn deny_device(State(app): State<AppState>, body: Bytes) -> Response {
+    let DeviceDecision { user_code, .. } = match parse(&body, &[]) {
+        Ok(d) => d,
+        Err(e) => return bad_json(&e),
+    };
+    match app.model().deny_device(&user_code) {
+        Ok(()) => ok(json!({"status": "success"})),
+        Err(e) => refused(&e),
+    }
+}
+
+/// Where [`Fault::Redirect`] points: counts the clients that followed it, and rewards them with a
+/// success-shaped body so that following looks like success to the client (and shows in the count).
+async fn redirect_target(State(app): State<AppState>) -> Response {
+    app.model().counters.redirects_followed += 1;
+    let base_url = app.topology.base_url(app.data_center).unwrap_or_default();
+    crate::routes::json_text(
+        StatusCode::OK,
+        crate::faults::fake_token_body(
+            "1000.ffffffffffffffffffffffffffffffff.ffffffffffffffffffffffffffffffff",
+            base_url,
+        ),
+    )
 }
 
 async fn limits(State(app): State<AppState>) -> Response {

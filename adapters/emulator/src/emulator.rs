@@ -213,11 +213,13 @@ impl Emulator {
         self.topology.iter().map(|(dc, _)| dc).collect()
     }
 
-    /// Registers (or replaces) a client at its data centre.
+    /// Registers (or replaces) a client at its data centre, and at each of its
+    /// [`multi_dc`](ClientSpec::multi_dc) data centres.
     ///
     /// # Errors
     ///
-    /// An empty id or secret, or a data centre that is not emulated.
+    /// An empty id or secret, a data centre that is not emulated, a per-DC secret for a data
+    /// centre the client is not enabled at, or an org that is not a `soid` (`<service>.<org id>`).
     pub fn register_client(&self, spec: ClientSpec) -> Result<(), ControlError> {
         self.model().register_client(spec)
     }
@@ -226,7 +228,7 @@ impl Emulator {
     ///
     /// # Errors
     ///
-    /// An e-mail without `@`.
+    /// An e-mail without `@`, or a [`home`](UserSpec::home) data centre that is not emulated.
     pub fn register_user(&self, spec: UserSpec) -> Result<(), ControlError> {
         self.model().register_user(spec)
     }
@@ -250,6 +252,41 @@ impl Emulator {
     /// [`ControlError::UnknownUser`] if the consenting user is not registered.
     pub fn set_consent(&self, consent: Consent) -> Result<(), ControlError> {
         self.model().set_consent(consent)
+    }
+
+    /// Switches the consent page off (`true`: `GET /oauth/v2/auth` decides at once, the default)
+    /// or on (`false`: it shows the page with Accept and Deny). The rest of the consent settings stay.
+    pub fn set_auto_consent(&self, auto: bool) {
+        let mut model = self.model();
+        let consent = Consent {
+            auto,
+            ..model.consent().clone()
+        };
+        // The user is already known to be registered: this cannot fail.
+        let _ = model.set_consent(consent);
+    }
+
+    /// The person signed in as `user_email` approves the device flow shown as `user_code` (what
+    /// they would do on the verification page). The device's next poll gets its tokens, from the
+    /// data centre of the user's account ([`UserSpec::home`]); polls elsewhere answer `other_dc`.
+    ///
+    /// # Errors
+    ///
+    /// [`ControlError::UnknownUserCode`], [`ControlError::UserCodeExpired`],
+    /// [`ControlError::DeviceAlreadyDecided`], an unknown user, or a client not enabled at the
+    /// user's data centre ([`ControlError::UnknownClient`]).
+    pub fn approve_device(&self, user_code: &str, user_email: &str) -> Result<(), ControlError> {
+        self.model().approve_device(user_code, user_email)
+    }
+
+    /// The person denies the device flow shown as `user_code`: its next poll answers `access_denied`.
+    ///
+    /// # Errors
+    ///
+    /// [`ControlError::UnknownUserCode`], [`ControlError::UserCodeExpired`] or
+    /// [`ControlError::DeviceAlreadyDecided`].
+    pub fn deny_device(&self, user_code: &str) -> Result<(), ControlError> {
+        self.model().deny_device(user_code)
     }
 
     /// The limits in force.

@@ -42,6 +42,22 @@ pub enum ControlError {
         /// How long until the oldest code leaves the window, on the emulated clock.
         retry_in: Duration,
     },
+    /// No device authorization has this user code.
+    UnknownUserCode {
+        /// The user code given.
+        user_code: String,
+    },
+    /// The device authorization of this user code outlived
+    /// [`Limits::device_code_lifetime`](crate::Limits::device_code_lifetime).
+    UserCodeExpired {
+        /// The user code given.
+        user_code: String,
+    },
+    /// The device authorization of this user code was already approved or denied.
+    DeviceAlreadyDecided {
+        /// The user code given.
+        user_code: String,
+    },
     /// A field is empty or malformed.
     Invalid {
         /// The field, e.g. `client id`.
@@ -60,6 +76,9 @@ impl ControlError {
             ControlError::UnknownClient { .. } => "unknown_client",
             ControlError::UnknownUser { .. } => "unknown_user",
             ControlError::TooManyGrantCodes { .. } => "too_many_grant_codes",
+            ControlError::UnknownUserCode { .. } => "unknown_user_code",
+            ControlError::UserCodeExpired { .. } => "user_code_expired",
+            ControlError::DeviceAlreadyDecided { .. } => "device_already_decided",
             ControlError::Invalid { .. } => "invalid",
         }
     }
@@ -94,6 +113,18 @@ impl fmt::Display for ControlError {
                  so no code is issued and none of its codes is exchanged for now: advance the emulated clock by {} ms \
                  (Emulator::advance_clock or POST /_emulator/clock/advance), or raise Limits::grant_codes_per_window",
                 retry_in.as_millis()
+            ),
+            ControlError::UnknownUserCode { user_code } => write!(
+                f,
+                "no device authorization has the user code `{user_code}`: use the user_code of a POST /oauth/v3/device/code answer"
+            ),
+            ControlError::UserCodeExpired { user_code } => write!(
+                f,
+                "the user code `{user_code}` has expired: the device must ask for a new one (POST /oauth/v3/device/code)"
+            ),
+            ControlError::DeviceAlreadyDecided { user_code } => write!(
+                f,
+                "the user code `{user_code}` was already approved or denied: the device must ask for a new one to be decided again"
             ),
             ControlError::Invalid { field, problem } => write!(f, "invalid {field}: {problem}"),
         }

@@ -25,6 +25,23 @@ impl IdGen {
         z ^ (z >> 31)
     }
 
+    /// A device-flow user code for a person to type: `XXXX-XXXX` from 20 consonants (no vowels,
+    /// so no words; no look-alike digits), as RFC 8628 suggests.
+    pub(crate) fn user_code(&mut self) -> String {
+        const ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
+        let mut bits = self.next_u64();
+        let mut out = String::with_capacity(9);
+        for i in 0..8 {
+            if i == 4 {
+                out.push('-');
+            }
+            let index = usize::try_from(bits % 20).unwrap_or(0);
+            out.push(char::from(ALPHABET[index]));
+            bits /= 20;
+        }
+        out
+    }
+
     /// A token shaped like Zoho's: `1000.` + 32 hex digits + `.` + 32 hex digits.
     pub(crate) fn token(&mut self) -> String {
         let mut out = String::with_capacity(70);
@@ -60,6 +77,19 @@ mod tests {
                 .chars()
                 .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         }
+    }
+
+    #[test]
+    fn user_codes_are_two_groups_of_four_consonants() {
+        let mut ids = IdGen::new(Some(3));
+        let code = ids.user_code();
+        assert_eq!(code.len(), 9);
+        assert_eq!(&code[4..5], "-");
+        assert!(code
+            .chars()
+            .filter(|c| *c != '-')
+            .all(|c| "BCDFGHJKLMNPQRSTVWXZ".contains(c)));
+        assert_ne!(code, ids.user_code());
     }
 
     #[test]

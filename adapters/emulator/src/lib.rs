@@ -12,17 +12,20 @@
 //!
 //! | endpoint | |
 //! |---|---|
-//! | `POST /oauth/v2/token` | `authorization_code` and `refresh_token` grants; parameters in the query, an urlencoded or a multipart body |
+//! | `POST /oauth/v2/token` | `authorization_code` (with PKCE), `refresh_token` and `client_credentials` grants; parameters in the query, an urlencoded or a multipart body |
 //! | `POST /oauth/v2/token/revoke` | revokes a refresh token and every access token minted from it |
-//! | `GET /oauth/v2/auth` | the browser flow, consenting at once as the configured user (302 to `redirect_uri`) |
+//! | `GET /oauth/v2/auth` | the browser flow as the configured user: a 302 to `redirect_uri` at once, or Zoho's consent page ([`Consent::auto`]) |
+//! | `POST /oauth/v3/device/code`, `POST /oauth/v3/device/token`, `GET /oauth/v3/device` | the device flow and its verification page ([`Emulator::approve_device`]) |
 //! | `GET /oauth/user/info` | the token's user; needs `aaaserver.profile.READ` |
 //! | `GET {api_domain}/crm/v8/users?type=CurrentUser`, `GET {api_domain}/crm/v8/org` | CRM-shaped answers, or 401 `INVALID_TOKEN` |
 //! | `/_emulator/…` | the control API (JSON), mirroring the [`Emulator`] methods |
 //!
 //! Tests steer it without sleeping: an emulated clock ([`Emulator::advance_clock`]) ages codes,
 //! tokens and throttle windows; [`Fault`]s make the next token requests fail the way proxies and
-//! outages do (HTML pages, 500s, truncated bodies, resets, hangs); [`Counters`] tell how many
-//! refreshes a client sent and how many ran at once ([`Emulator::set_latency`] makes them overlap).
+//! outages do (HTML pages, 500s, truncated bodies, resets, hangs) or an attacker would (50 MB or
+//! endless bodies, endless headers, redirects, tokens that split headers, a foreign `api_domain`);
+//! [`Counters`] tell how many refreshes a client sent and how many ran at once
+//! ([`Emulator::set_latency`] makes them overlap), how a device polled, what consent pages saw.
 //!
 //! # Example: a user's test, start to finish
 //!
@@ -80,6 +83,7 @@
 //! From outside Rust, run the binary (`zoho-oauth-emulator --dc us,eu`) and use the control API;
 //! see the crate's README.
 
+mod bodies;
 mod clock;
 mod config;
 mod conn;
@@ -96,12 +100,12 @@ mod state;
 
 pub use config::{
     ClientSpec, Config, Consent, Limits, SelfClientCode, UserSpec, DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI, DEFAULT_SCOPE, DEFAULT_USER_EMAIL,
-    DEFAULT_USER_ZUID,
+    DEFAULT_CLIENT_NAME, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI, DEFAULT_SCOPE, DEFAULT_SOID,
+    DEFAULT_USER_EMAIL, DEFAULT_USER_ZUID,
 };
 pub use counters::Counters;
 pub use emulator::{Emulator, Stopper};
 pub use error::{ControlError, StartError};
-pub use faults::Fault;
+pub use faults::{Fault, DRIP_INTERVAL, FOREIGN_API_DOMAIN, HUGE_BODY_BYTES, REDIRECT_TARGET_PATH};
 pub use foreground::{serve_forever, ServeOptions};
 pub use region::{DataCenter, Environment, UnknownDataCenter};

@@ -8,12 +8,13 @@ const USAGE: &str = "\
 zoho-oauth-emulator: a local Zoho OAuth accounts server for offline tests (loopback only)
 
 USAGE:
-    zoho-oauth-emulator [--port P] [--dc us,eu] [--config FILE] [--ignore-stdin] [--quiet]
+    zoho-oauth-emulator [--port P] [--dc us,eu] [--config FILE] [--consent-page] [--ignore-stdin] [--quiet]
 
 OPTIONS:
     --port P         port of the first data centre (the next ones take P+1, P+2...); default: any free port
     --dc LIST        data centres to emulate, comma separated (us eu in au jp ca sa uk cn); default: us
     --config FILE    a JSON configuration (the library's Config: clients, users, limits...); flags override it
+    --consent-page   /oauth/v2/auth shows Zoho's consent page (Accept/Deny) instead of consenting at once
     --ignore-stdin   keep serving when standard input closes (for background use with stdin at /dev/null)
     --quiet          do not print the base URLs and credentials
     -h, --help       this help
@@ -50,6 +51,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
     let mut port = None;
     let mut data_centers = None;
     let mut options = ServeOptions::default();
+    let mut consent_page = false;
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((flag, value)) if flag.starts_with("--") => {
@@ -83,6 +85,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
                 data_centers = Some(parsed);
             }
             "--config" => config_file = Some(value("--config")?),
+            "--consent-page" => consent_page = true,
             "--ignore-stdin" => options.ignore_stdin = true,
             "--quiet" => options.quiet = true,
             other => return Err(format!("unknown argument `{other}`")),
@@ -117,6 +120,9 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
     }
     if port.is_some() {
         config.port = port;
+    }
+    if consent_page {
+        config.consent.auto = false;
     }
     Ok(Command::Serve(Box::new(config), options))
 }

@@ -66,16 +66,7 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 fn exchange_web(emu: &Emulator, code: &str, redirect_uri: &str) -> Reply {
-    post_form(
-        &token_url(emu),
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-        ],
-    )
+    exchange_web_at(emu.base_url(DataCenter::Us), code, redirect_uri, None)
 }
 
 #[test]
@@ -215,12 +206,14 @@ fn the_consenting_user_and_environment_are_configurable() {
         last_name: "Boss".into(),
         display_name: "Big Boss".into(),
         zuid: 777,
+        ..Default::default()
     })
     .unwrap();
     emu.set_consent(Consent {
         user: "boss@example.com".into(),
         deny: false,
         environment: Environment::Developer,
+        ..Consent::default()
     })
     .unwrap();
     let params = redirect_params(&authorize(&emu, &as_refs(&standard("offline"))));

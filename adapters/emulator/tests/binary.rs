@@ -2,8 +2,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader, Lines};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -31,16 +31,22 @@ fn origin_of(line: &str) -> String {
     line[start..].split_whitespace().next().unwrap().to_owned()
 }
 
-#[test]
-fn the_binary_prints_its_origins_serves_and_stops_when_stdin_closes() {
+/// Starts the binary with `args`, stdin and stdout piped; returns it and its banner's lines.
+fn spawn(args: &[&str]) -> (Child, Lines<BufReader<ChildStdout>>) {
     let mut child = Command::new(BINARY)
-        .args(["--dc", "us,eu"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
+
+#[test]
+fn the_binary_prints_its_origins_serves_and_stops_when_stdin_closes() {
+    let (mut child, mut lines) = spawn(&["--dc", "us,eu"]);
     let mut us = None;
     let mut eu = None;
     let mut credentials = false;
@@ -65,6 +71,21 @@ fn the_binary_prints_its_origins_serves_and_stops_when_stdin_closes() {
         "the default client is registered at every DC"
     );
 
+    drop(child.stdin.take());
+    assert!(exit_status(&mut child).success());
+}
+
+#[test]
+fn the_binary_shows_the_consent_page_when_asked() {
+    let (mut child, mut lines) = spawn(&["--consent-page"]);
+    let us = loop {
+        let line = lines.next().expect("more banner").unwrap();
+        if line.trim_start().starts_with("us:") {
+            break origin_of(&line);
+        }
+    };
+    let consent = get(&format!("{us}/_emulator/consent"), None).json();
+    assert_eq!(consent["auto"], false);
     drop(child.stdin.take());
     assert!(exit_status(&mut child).success());
 }

@@ -2,8 +2,7 @@
 
 mod common;
 
-use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::io::{ErrorKind, Read};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -23,21 +22,7 @@ impl Raw {
 
 /// Sends a token request over a bare socket and reads until the server closes or fails.
 fn raw_token_request(emu: &Emulator) -> Raw {
-    let address = emu
-        .base_url(DataCenter::Us)
-        .trim_start_matches("http://")
-        .to_owned();
-    let mut stream = TcpStream::connect(&address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let body = "grant_type=refresh_token&client_id=x&client_secret=y&refresh_token=z";
-    write!(
-        stream,
-        "POST /oauth/v2/token HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
+    let mut stream = raw_token_request_stream(emu);
     let mut received = Vec::new();
     let mut buffer = [0u8; 4096];
     loop {

@@ -186,7 +186,7 @@ fn a_code_of_another_client_is_invalid_code() {
 #[test]
 fn an_unknown_grant_type_is_unsupported_grant_type() {
     let emu = start();
-    for grant in ["password", "client_credentials", ""] {
+    for grant in ["password", "device_token", ""] {
         let reply = post_form(
             &token_url(&emu),
             &[

@@ -1,5 +1,8 @@
 //! Resource endpoints: `GET /oauth/user/info` and a CRM-like `/crm/v8/users` and `/crm/v8/org`,
 //! which accept only live tokens of their own data centre and environment.
+//!
+//! A client-credentials token acts for an organisation, not a person: the CRM answers with its org
+//! (the `soid`'s org id), user info refuses it (there is no user), and `CurrentUser` is empty.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -70,26 +73,31 @@ pub(crate) async fn user_info(State(app): State<AppState>, headers: HeaderMap) -
             StatusCode::UNAUTHORIZED,
             r#"{"response":"error","cause":"INVALID_OAUTHTOKEN"}"#.to_owned(),
         ),
-        Some(auth)
-            if !has_scope(&auth, |s| {
-                s == "aaaserver.profile.read" || s == "aaaserver.profile.all"
-            }) =>
+        Some(Authenticated {
+            user: Some(user),
+            scopes,
+            ..
+        }) if scopes.iter().any(|s| {
+            let s = s.to_ascii_lowercase();
+            s == "aaaserver.profile.read" || s == "aaaserver.profile.all"
+        }) =>
         {
             (
-                StatusCode::UNAUTHORIZED,
-                r#"{"response":"error","cause":"INVALID_OAUTHSCOPE"}"#.to_owned(),
+                StatusCode::OK,
+                serde_json::to_string(&UserInfo {
+                    first_name: &user.first_name,
+                    email: &user.email,
+                    last_name: &user.last_name,
+                    display_name: &user.display_name,
+                    zuid: user.zuid,
+                })
+                .unwrap_or_default(),
             )
         }
-        Some(Authenticated { user, .. }) => (
-            StatusCode::OK,
-            serde_json::to_string(&UserInfo {
-                first_name: &user.first_name,
-                email: &user.email,
-                last_name: &user.last_name,
-                display_name: &user.display_name,
-                zuid: user.zuid,
-            })
-            .unwrap_or_default(),
+        // Without the scope, or an org's token (no user to describe).
+        Some(_) => (
+            StatusCode::UNAUTHORIZED,
+            r#"{"response":"error","cause":"INVALID_OAUTHSCOPE"}"#.to_owned(),
         ),
     };
     answer_text(&app, status, body)
@@ -146,7 +154,7 @@ pub(crate) async fn crm_users(
         Ok(auth) => {
             let params = Params::from_query(query.as_deref());
             let users: Vec<Value> = if params.get("type") == Some("CurrentUser") {
-                vec![crm_user(&auth.user)]
+                auth.user.iter().map(crm_user).collect()
             } else {
                 app.model().users().map(crm_user).collect()
             };
@@ -174,9 +182,9 @@ pub(crate) async fn crm_org(
         Ok(auth) => (
             StatusCode::OK,
             json!({"org": [{
-                "id": ORG_ID,
+                "id": auth.org.as_deref().unwrap_or(ORG_ID),
                 "company_name": COMPANY_NAME,
-                "primary_email": auth.user.email,
+                "primary_email": auth.user.as_ref().map(|u| u.email.as_str()),
                 "country_code": app.data_center.location().to_uppercase(),
             }]}),
         ),

@@ -2,6 +2,9 @@
 
 pub(crate) mod api;
 pub(crate) mod authorize;
+pub(crate) mod device;
+pub(crate) mod gate;
+pub(crate) mod html;
 pub(crate) mod params;
 pub(crate) mod revoke;
 pub(crate) mod token;
@@ -74,6 +77,13 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/oauth/v2/token", post(token::handle))
         .route("/oauth/v2/token/revoke", post(revoke::handle))
         .route("/oauth/v2/auth", get(authorize::handle))
+        .route(authorize::CONSENT_PATH, post(authorize::decide))
+        .route("/oauth/v3/device/code", post(device::code))
+        .route("/oauth/v3/device/token", post(device::token))
+        .route(
+            device::VERIFICATION_PATH,
+            get(device::verification_page).post(device::verification_submit),
+        )
         .route("/oauth/user/info", get(api::user_info));
     for environment in Environment::ALL {
         let prefix = environment.path_prefix();

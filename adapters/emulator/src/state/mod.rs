@@ -2,9 +2,20 @@
 //!
 //! Everything here is plain data behind one mutex (held only for short, non-async sections); the
 //! routes translate HTTP to these calls and back. Every time comes from the emulated [`Clock`].
+//! The grants beyond the code exchange and the refresh live in submodules: the browser flow with
+//! its consent page and PKCE ([`authorize`]), the device flow ([`device`]) and client credentials
+//! ([`credentials`]).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+mod authorize;
+mod credentials;
+mod device;
+mod pkce;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::Duration;
+
+pub(crate) use authorize::{AuthorizeOutcome, AuthorizeRequest, ConsentPage, Decision};
+pub(crate) use device::{DeviceIssued, PollOutcome};
 
 use crate::clock::Clock;
 use crate::config::{ClientSpec, Config, Consent, Limits, SelfClientCode, UserSpec};
@@ -22,6 +33,17 @@ pub(crate) mod errors {
     pub(crate) const INVALID_REDIRECT_URI: &str = "invalid_redirect_uri";
     pub(crate) const UNSUPPORTED_GRANT_TYPE: &str = "unsupported_grant_type";
     pub(crate) const ACCESS_DENIED: &str = "access_denied";
+    pub(crate) const INVALID_SCOPE: &str = "invalid_scope";
+    /// Client credentials: the client reaches several orgs and the request named none.
+    pub(crate) const MISSING_ORG_INFO: &str = "missing_org_info";
+    /// Client credentials: the `soid` names an org the client cannot reach (the emulator's choice of text).
+    pub(crate) const INVALID_ORG_INFO: &str = "invalid_org_info";
+    /// Client credentials: the client reaches no org at all (the emulator's choice of text).
+    pub(crate) const UNAUTHORIZED_CLIENT: &str = "unauthorized_client";
+    pub(crate) const AUTHORIZATION_PENDING: &str = "authorization_pending";
+    pub(crate) const SLOW_DOWN: &str = "slow_down";
+    pub(crate) const EXPIRED: &str = "expired";
+    pub(crate) const OTHER_DC: &str = "other_dc";
 }
 
 /// What a credential is: whose, for which client, where, and allowed to do what.
@@ -30,8 +52,11 @@ struct Grant {
     client_id: String,
     data_center: DataCenter,
     environment: Environment,
-    /// The user's e-mail, lower-cased (the users map key).
-    user: String,
+    /// The user's e-mail, lower-cased (the users map key); `None` for a client-credentials token,
+    /// which acts for an organisation rather than a person.
+    user: Option<String>,
+    /// The org id a client-credentials token acts for.
+    org: Option<String>,
     scopes: Vec<String>,
 }
 
@@ -40,9 +65,97 @@ struct GrantCode {
     grant: Grant,
     /// `Some` for web-flow codes, which must be exchanged with the same `redirect_uri`.
     redirect_uri: Option<String>,
-    /// `access_type=offline`: the exchange also issues a refresh token.
-    offline: bool,
+    /// Whether the exchange also issues a refresh token.
+    refresh: RefreshPolicy,
+    /// The PKCE challenge of the authorization request, which the exchange's verifier must meet.
+    challenge: Option<pkce::Challenge>,
     expires_at: u64,
+}
+
+/// Whether a grant brings a refresh token when it is turned into tokens (code exchange, or the
+/// device poll that succeeds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefreshPolicy {
+    /// `access_type=online`: never.
+    Never,
+    /// `access_type=offline` without `prompt=consent`: only for the first time the app gets tokens
+    /// for this user (Zoho: "a refresh token will also be provided for the first time the app
+    /// requests for an access token").
+    FirstTime,
+    /// `access_type=offline` with `prompt=consent`, or a Self Client code: always.
+    Always,
+}
+
+impl RefreshPolicy {
+    /// The policy of a request's `access_type` and `prompt`.
+    pub(crate) fn of(access_type: Option<&str>, prompt: Option<&str>) -> Self {
+        let offline = access_type.is_some_and(|a| a.eq_ignore_ascii_case("offline"));
+        let consent = prompt.is_some_and(|p| p.eq_ignore_ascii_case("consent"));
+        match (offline, consent) {
+            (false, _) => RefreshPolicy::Never,
+            (true, false) => RefreshPolicy::FirstTime,
+            (true, true) => RefreshPolicy::Always,
+        }
+    }
+}
+
+/// Zoho's minting limits for one source of access tokens (a refresh token, or a client's org for
+/// client credentials): so many token responses per rolling window, so many live tokens.
+#[derive(Debug, Default)]
+struct MintBudget {
+    /// When each token response of the current window was sent.
+    mints: VecDeque<u64>,
+    /// Throttled until then.
+    blocked_until: u64,
+    /// Access tokens minted from it that may still be alive, oldest first.
+    live: VecDeque<String>,
+}
+
+impl MintBudget {
+    /// Whether one more token may be minted now; when not, the block starts (or, when configured,
+    /// a retry during it extends it).
+    fn admit(&mut self, now: u64, limits: &Limits) -> bool {
+        let window = ms(limits.mint_window);
+        let budget = usize::try_from(limits.mints_per_window).unwrap_or(usize::MAX);
+        let extends = limits.throttle_retry_extends_block;
+        if now < self.blocked_until {
+            if extends {
+                self.blocked_until = now.saturating_add(window);
+            }
+            return false;
+        }
+        self.mints.retain(|&at| now.saturating_sub(at) < window);
+        if self.mints.len() >= budget {
+            self.blocked_until = if extends {
+                now.saturating_add(window)
+            } else {
+                self.mints
+                    .front()
+                    .map_or(now, |&oldest| oldest.saturating_add(window))
+            };
+            return false;
+        }
+        true
+    }
+
+    /// Records a mint of `token`, evicting the oldest live tokens past `max_live` from `access`.
+    fn record(
+        &mut self,
+        now: u64,
+        max_live: usize,
+        token: &str,
+        access: &mut HashMap<String, AccessRecord>,
+    ) {
+        self.live
+            .retain(|t| access.get(t).is_some_and(|a| a.expires_at > now));
+        while self.live.len() >= max_live {
+            if let Some(oldest) = self.live.pop_front() {
+                access.remove(&oldest);
+            }
+        }
+        self.live.push_back(token.to_owned());
+        self.mints.push_back(now);
+    }
 }
 
 #[derive(Debug)]
@@ -50,12 +163,7 @@ struct RefreshRecord {
     grant: Grant,
     /// Issue order, to find the oldest refresh token of a user.
     seq: u64,
-    /// When each token response of the current window was sent.
-    mints: VecDeque<u64>,
-    /// Throttled until then.
-    blocked_until: u64,
-    /// Access tokens minted from it that may still be alive, oldest first.
-    live: VecDeque<String>,
+    budget: MintBudget,
 }
 
 /// The grant codes issued to one client at one data centre in the current window.
@@ -74,6 +182,19 @@ struct AccessRecord {
     expires_at: u64,
 }
 
+/// Where a new access token's minting limits are counted.
+enum MintSource<'a> {
+    /// An online code exchange: no refresh token, no budget.
+    Unbudgeted,
+    /// A refresh token (its exchange or a refresh).
+    Refresh(&'a str),
+    /// Client credentials for one org of one client at one data centre.
+    Org(OrgKey),
+}
+
+/// A client-credentials budget: (data centre, client id, soid).
+type OrgKey = (DataCenter, String, String);
+
 /// The answer to a token request.
 #[derive(Debug)]
 pub(crate) enum TokenOutcome {
@@ -90,39 +211,20 @@ pub(crate) enum TokenOutcome {
 pub(crate) struct Minted {
     pub(crate) access_token: String,
     pub(crate) refresh_token: Option<String>,
-    /// Space separated, as Zoho answers.
-    pub(crate) scope: String,
+    /// Space separated, as Zoho answers; `None` where Zoho's answer has no `scope` (client credentials).
+    pub(crate) scope: Option<String>,
     pub(crate) data_center: DataCenter,
     pub(crate) environment: Environment,
     pub(crate) lifetime: Duration,
 }
 
-/// The parameters of `GET /oauth/v2/auth`.
-#[derive(Debug, Default)]
-pub(crate) struct AuthorizeRequest<'a> {
-    pub(crate) client_id: Option<&'a str>,
-    pub(crate) response_type: Option<&'a str>,
-    pub(crate) redirect_uri: Option<&'a str>,
-    pub(crate) scope: Option<&'a str>,
-    pub(crate) access_type: Option<&'a str>,
-}
-
-/// The answer to an authorization request.
-#[derive(Debug)]
-pub(crate) enum AuthorizeOutcome {
-    /// Redirect to `redirect_uri` with a code (`Ok`) or an `error` (`Err`).
-    Redirect {
-        redirect_uri: String,
-        code: Result<String, &'static str>,
-    },
-    /// An error page; Zoho never redirects to an unverified redirect URI.
-    Refused { title: &'static str, detail: String },
-}
-
 /// Who an access token acts for, and with which scopes.
 #[derive(Debug)]
 pub(crate) struct Authenticated {
-    pub(crate) user: UserSpec,
+    /// The person; `None` for a client-credentials token.
+    pub(crate) user: Option<UserSpec>,
+    /// The org id of a client-credentials token.
+    pub(crate) org: Option<String>,
     pub(crate) scopes: Vec<String>,
 }
 
@@ -144,6 +246,17 @@ pub(crate) struct Model {
     code_budgets: HashMap<(DataCenter, String), CodeBudget>,
     refresh_tokens: HashMap<String, RefreshRecord>,
     access_tokens: HashMap<String, AccessRecord>,
+    /// Client-credentials minting limits per (data centre, client, soid).
+    org_budgets: HashMap<OrgKey, MintBudget>,
+    /// The scopes each user consented to per client at each data centre (lower-cased): a consent
+    /// page is not shown again for them without `prompt=consent`.
+    consents: HashMap<(DataCenter, String, String), BTreeSet<String>>,
+    /// (data centre, client, user) that already got a refresh token from a browser or device
+    /// grant: an offline grant without `prompt=consent` brings none after that.
+    refresh_granted: HashSet<(DataCenter, String, String)>,
+    /// Consent pages shown and not yet answered.
+    pending_consents: authorize::PendingConsents,
+    devices: device::Devices,
     faults: VecDeque<Fault>,
     next_seq: u64,
 }
@@ -182,6 +295,11 @@ impl Model {
             code_budgets: HashMap::new(),
             refresh_tokens: HashMap::new(),
             access_tokens: HashMap::new(),
+            org_budgets: HashMap::new(),
+            consents: HashMap::new(),
+            refresh_granted: HashSet::new(),
+            pending_consents: authorize::PendingConsents::default(),
+            devices: device::Devices::default(),
             faults: VecDeque::new(),
             next_seq: 0,
         };
@@ -208,7 +326,8 @@ impl Model {
         }
     }
 
-    /// Registers (or replaces) a client at its data centre.
+    /// Registers (or replaces) a client at its data centre and at each of its `multi_dc` ones,
+    /// each with the secret it has there.
     pub(crate) fn register_client(&mut self, spec: ClientSpec) -> Result<(), ControlError> {
         if spec.id.is_empty() {
             return Err(ControlError::Invalid {
@@ -216,21 +335,60 @@ impl Model {
                 problem: "it must not be empty",
             });
         }
-        if spec.secret.is_empty() {
+        let mut at = vec![spec.data_center];
+        at.extend(spec.multi_dc.iter().filter(|dc| **dc != spec.data_center));
+        for &data_center in &at {
+            self.check_data_center(data_center)?;
+            let secret = spec.secrets.get(&data_center).unwrap_or(&spec.secret);
+            if secret.is_empty() {
+                return Err(ControlError::Invalid {
+                    field: "client secret",
+                    problem: "it must not be empty",
+                });
+            }
+        }
+        if spec.secrets.keys().any(|dc| !at.contains(dc)) {
             return Err(ControlError::Invalid {
-                field: "client secret",
-                problem: "it must not be empty",
+                field: "client secrets",
+                problem: "a secret is given for a data centre the client is not enabled at: list it in multi_dc",
             });
         }
-        self.check_data_center(spec.data_center)?;
-        self.clients
-            .insert((spec.data_center, spec.id.clone()), spec);
+        if spec
+            .orgs
+            .iter()
+            .any(|soid| credentials::org_id(soid).is_none())
+        {
+            return Err(ControlError::Invalid {
+                field: "client orgs",
+                problem: "each must be a soid `<service>.<org id>`, such as ZohoCRM.600001234",
+            });
+        }
+        for data_center in at {
+            let secret = spec
+                .secrets
+                .get(&data_center)
+                .unwrap_or(&spec.secret)
+                .clone();
+            // Stored one entry per data centre, as Zoho's accounts servers know a multi-DC client.
+            let entry = ClientSpec {
+                data_center,
+                secret,
+                multi_dc: Vec::new(),
+                secrets: BTreeMap::new(),
+                ..spec.clone()
+            };
+            self.clients.insert((data_center, spec.id.clone()), entry);
+        }
         Ok(())
     }
 
-    /// The registered clients.
+    /// The registered clients, one entry per data centre where each is enabled.
     pub(crate) fn clients(&self) -> impl Iterator<Item = &ClientSpec> {
         self.clients.values()
+    }
+
+    fn client(&self, data_center: DataCenter, client_id: &str) -> Option<&ClientSpec> {
+        self.clients.get(&(data_center, client_id.to_owned()))
     }
 
     /// Registers (or replaces) a user, keyed by e-mail.
@@ -240,6 +398,9 @@ impl Model {
                 field: "user e-mail",
                 problem: "it must be an e-mail address such as user@example.com",
             });
+        }
+        if let Some(home) = spec.home {
+            self.check_data_center(home)?;
         }
         self.users.insert(spec.email.to_lowercase(), spec);
         Ok(())
@@ -254,6 +415,11 @@ impl Model {
                 email: email.to_owned(),
             })
         }
+    }
+
+    /// Where a user's account lives when they sign in at `at`.
+    fn home_of(&self, user_key: &str, at: DataCenter) -> DataCenter {
+        self.users.get(user_key).and_then(|u| u.home).unwrap_or(at)
     }
 
     /// The registered users.
@@ -279,10 +445,7 @@ impl Model {
         spec: &SelfClientCode,
     ) -> Result<String, ControlError> {
         self.check_data_center(spec.data_center)?;
-        if !self
-            .clients
-            .contains_key(&(spec.data_center, spec.client_id.clone()))
-        {
+        if self.client(spec.data_center, &spec.client_id).is_none() {
             return Err(ControlError::UnknownClient {
                 client_id: spec.client_id.clone(),
                 data_center: spec.data_center,
@@ -318,7 +481,8 @@ impl Model {
             client_id: spec.client_id.clone(),
             data_center: spec.data_center,
             environment: spec.environment,
-            user,
+            user: Some(user),
+            org: None,
             scopes,
         };
         let expires_at = self.now().saturating_add(ms(lifetime));
@@ -327,7 +491,8 @@ impl Model {
             GrantCode {
                 grant,
                 redirect_uri: None,
-                offline: true,
+                refresh: RefreshPolicy::Always,
+                challenge: None,
                 expires_at,
             },
         );
@@ -365,6 +530,37 @@ impl Model {
         self.code_budgets
             .get(&(data_center, client_id.to_owned()))
             .is_some_and(|b| self.now() < b.blocked_until)
+    }
+
+    /// Records that `user` consented to `scopes` for `client_id` at `data_center`.
+    fn record_consent(
+        &mut self,
+        data_center: DataCenter,
+        client_id: &str,
+        user: &str,
+        scopes: &[String],
+    ) {
+        self.consents
+            .entry((data_center, client_id.to_owned(), user.to_owned()))
+            .or_default()
+            .extend(scopes.iter().map(|s| s.to_ascii_lowercase()));
+    }
+
+    /// Whether `user` already consented to every one of `scopes` for `client_id` at `data_center`.
+    fn already_consented(
+        &self,
+        data_center: DataCenter,
+        client_id: &str,
+        user: &str,
+        scopes: &[String],
+    ) -> bool {
+        self.consents
+            .get(&(data_center, client_id.to_owned(), user.to_owned()))
+            .is_some_and(|given| {
+                scopes
+                    .iter()
+                    .all(|s| given.contains(&s.to_ascii_lowercase()))
+            })
     }
 
     /// Makes every access token expired as of now.
@@ -421,6 +617,7 @@ impl Model {
                         .or_default() += 1;
                 }
             }
+            Some("client_credentials") => counters.client_credentials_requests += 1,
             _ => counters.other_grant_requests += 1,
         }
     }
@@ -432,17 +629,14 @@ impl Model {
         client_secret: Option<&str>,
     ) -> Result<String, &'static str> {
         let id = non_empty(client_id).ok_or(errors::INVALID_CLIENT)?;
-        let client = self
-            .clients
-            .get(&(data_center, id.to_owned()))
-            .ok_or(errors::INVALID_CLIENT)?;
+        let client = self.client(data_center, id).ok_or(errors::INVALID_CLIENT)?;
         if client_secret != Some(client.secret.as_str()) {
             return Err(errors::INVALID_CLIENT_SECRET);
         }
         Ok(client.id.clone())
     }
 
-    /// `grant_type=authorization_code`.
+    /// `grant_type=authorization_code`; `code_verifier` is checked when the code has a PKCE challenge.
     pub(crate) fn exchange_code(
         &mut self,
         data_center: DataCenter,
@@ -450,6 +644,7 @@ impl Model {
         client_secret: Option<&str>,
         code: Option<&str>,
         redirect_uri: Option<&str>,
+        code_verifier: Option<&str>,
     ) -> TokenOutcome {
         let client_id = match self.check_client(data_center, client_id, client_secret) {
             Ok(id) => id,
@@ -479,15 +674,41 @@ impl Model {
                 return TokenOutcome::Refused(errors::INVALID_REDIRECT_URI);
             }
         }
+        // Like a wrong redirect URI, a missing or wrong verifier leaves the code unused.
+        if let Some(challenge) = &found.challenge {
+            if !non_empty(code_verifier).is_some_and(|v| challenge.is_met_by(v)) {
+                self.counters.pkce_failures += 1;
+                return TokenOutcome::Refused(errors::INVALID_CODE);
+            }
+        }
         let Some(found) = self.codes.remove(code) else {
             return TokenOutcome::Refused(errors::INVALID_CODE);
         };
-        let grant = found.grant;
-        let refresh_token = found
-            .offline
-            .then(|| self.issue_refresh_token(grant.clone()));
-        let access_token = self.mint_access(grant.clone(), refresh_token.as_deref());
-        TokenOutcome::Minted(self.minted(access_token, refresh_token, &grant))
+        TokenOutcome::Minted(self.grant_tokens(found.grant, found.refresh))
+    }
+
+    /// The token response of a granted authorization (a code exchange, a device approval): an
+    /// access token, and a refresh token as `policy` says.
+    fn grant_tokens(&mut self, grant: Grant, policy: RefreshPolicy) -> Minted {
+        let key = (
+            grant.data_center,
+            grant.client_id.clone(),
+            grant.user.clone().unwrap_or_default(),
+        );
+        let refresh = match policy {
+            RefreshPolicy::Never => false,
+            RefreshPolicy::FirstTime => !self.refresh_granted.contains(&key),
+            RefreshPolicy::Always => true,
+        };
+        if refresh {
+            self.refresh_granted.insert(key);
+        }
+        let refresh_token = refresh.then(|| self.issue_refresh_token(grant.clone()));
+        let source = refresh_token
+            .as_deref()
+            .map_or(MintSource::Unbudgeted, MintSource::Refresh);
+        let access_token = self.mint_access(grant.clone(), source);
+        self.minted(access_token, refresh_token, &grant)
     }
 
     /// `grant_type=refresh_token`.
@@ -506,37 +727,18 @@ impl Model {
             return TokenOutcome::Refused(errors::INVALID_CODE);
         };
         let now = self.now();
-        let window = ms(self.limits.mint_window);
-        let budget = usize::try_from(self.limits.mints_per_window).unwrap_or(usize::MAX);
-        let extends = self.limits.throttle_retry_extends_block;
         let Some(record) = self.refresh_tokens.get_mut(refresh_token) else {
             return TokenOutcome::Refused(errors::INVALID_CODE);
         };
         if record.grant.data_center != data_center || record.grant.client_id != client_id {
             return TokenOutcome::Refused(errors::INVALID_CODE);
         }
-        if now < record.blocked_until {
-            if extends {
-                record.blocked_until = now.saturating_add(window);
-            }
-            self.counters.throttled += 1;
-            return TokenOutcome::Throttled;
-        }
-        record.mints.retain(|&at| now.saturating_sub(at) < window);
-        if record.mints.len() >= budget {
-            record.blocked_until = if extends {
-                now.saturating_add(window)
-            } else {
-                record
-                    .mints
-                    .front()
-                    .map_or(now, |&oldest| oldest.saturating_add(window))
-            };
+        if !record.budget.admit(now, &self.limits) {
             self.counters.throttled += 1;
             return TokenOutcome::Throttled;
         }
         let grant = record.grant.clone();
-        let access_token = self.mint_access(grant.clone(), Some(refresh_token));
+        let access_token = self.mint_access(grant.clone(), MintSource::Refresh(refresh_token));
         TokenOutcome::Minted(self.minted(access_token, None, &grant))
     }
 
@@ -544,7 +746,7 @@ impl Model {
         Minted {
             access_token,
             refresh_token,
-            scope: grant.scopes.join(" "),
+            scope: Some(grant.scopes.join(" ")),
             data_center: grant.data_center,
             environment: grant.environment,
             lifetime: self.limits.access_token_lifetime,
@@ -585,40 +787,36 @@ impl Model {
             RefreshRecord {
                 grant,
                 seq: self.next_seq,
-                mints: VecDeque::new(),
-                blocked_until: 0,
-                live: VecDeque::new(),
+                budget: MintBudget::default(),
             },
         );
         token
     }
 
-    /// A new access token; with a refresh token, counts a mint and evicts the oldest live token past the maximum.
-    fn mint_access(&mut self, grant: Grant, refresh_token: Option<&str>) -> String {
+    /// A new access token; a budgeted source counts a mint and loses its oldest live token past
+    /// the maximum.
+    fn mint_access(&mut self, grant: Grant, source: MintSource<'_>) -> String {
         let now = self.now();
         let token = self.ids.token();
-        if let Some(refresh_token) = refresh_token {
-            let max_live =
-                usize::try_from(self.limits.max_live_access_tokens.max(1)).unwrap_or(usize::MAX);
-            if let Some(record) = self.refresh_tokens.get_mut(refresh_token) {
-                let access = &mut self.access_tokens;
-                record
-                    .live
-                    .retain(|t| access.get(t).is_some_and(|a| a.expires_at > now));
-                while record.live.len() >= max_live {
-                    if let Some(oldest) = record.live.pop_front() {
-                        access.remove(&oldest);
-                    }
-                }
-                record.live.push_back(token.clone());
-                record.mints.push_back(now);
-            }
+        let max_live =
+            usize::try_from(self.limits.max_live_access_tokens.max(1)).unwrap_or(usize::MAX);
+        let refresh = match &source {
+            MintSource::Refresh(rt) => Some((*rt).to_owned()),
+            _ => None,
+        };
+        let budget = match source {
+            MintSource::Unbudgeted => None,
+            MintSource::Refresh(rt) => self.refresh_tokens.get_mut(rt).map(|r| &mut r.budget),
+            MintSource::Org(key) => Some(self.org_budgets.entry(key).or_default()),
+        };
+        if let Some(budget) = budget {
+            budget.record(now, max_live, &token, &mut self.access_tokens);
         }
         self.access_tokens.insert(
             token.clone(),
             AccessRecord {
                 grant,
-                refresh: refresh_token.map(str::to_owned),
+                refresh,
                 expires_at: now.saturating_add(ms(self.limits.access_token_lifetime)),
             },
         );
@@ -652,85 +850,6 @@ impl Model {
         }
     }
 
-    /// `GET /oauth/v2/auth`: consent (or denial) as the configured user, at once.
-    pub(crate) fn authorize(
-        &mut self,
-        data_center: DataCenter,
-        request: &AuthorizeRequest<'_>,
-    ) -> AuthorizeOutcome {
-        self.counters.authorizations += 1;
-        let client_id = non_empty(request.client_id).unwrap_or_default();
-        let Some(client) = self.clients.get(&(data_center, client_id.to_owned())) else {
-            return AuthorizeOutcome::Refused {
-                title: "Invalid Client",
-                detail: format!(
-                    "No client `{client_id}` is registered at data centre `{data_center}`. Check the client id and the accounts server."
-                ),
-            };
-        };
-        let redirect_uri = non_empty(request.redirect_uri).unwrap_or_default();
-        if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
-            return AuthorizeOutcome::Refused {
-                title: "Invalid Redirect Uri",
-                detail: format!(
-                    "The redirect URI `{redirect_uri}` is not registered for this client. Register it in the API console."
-                ),
-            };
-        }
-        if request.response_type != Some("code") {
-            return AuthorizeOutcome::Refused {
-                title: "Invalid Response Type",
-                detail: "Only response_type=code is supported.".to_owned(),
-            };
-        }
-        let scopes = parse_scopes(request.scope.unwrap_or_default());
-        if scopes.is_empty() {
-            return AuthorizeOutcome::Refused {
-                title: "Invalid OAuth Scope",
-                detail: "The scope parameter is missing or empty.".to_owned(),
-            };
-        }
-        let redirect_uri = redirect_uri.to_owned();
-        if self.consent.deny {
-            return AuthorizeOutcome::Redirect {
-                redirect_uri,
-                code: Err(errors::ACCESS_DENIED),
-            };
-        }
-        let client_id = client.id.clone();
-        if self.take_code_slot(data_center, &client_id).is_err() {
-            return AuthorizeOutcome::Redirect {
-                redirect_uri,
-                code: Err(errors::ACCESS_DENIED),
-            };
-        }
-        let grant = Grant {
-            client_id,
-            data_center,
-            environment: self.consent.environment,
-            user: self.consent.user.to_lowercase(),
-            scopes,
-        };
-        let offline = request
-            .access_type
-            .is_some_and(|a| a.eq_ignore_ascii_case("offline"));
-        let code = self.ids.token();
-        let expires_at = self.now().saturating_add(ms(self.limits.web_code_lifetime));
-        self.codes.insert(
-            code.clone(),
-            GrantCode {
-                grant,
-                redirect_uri: Some(redirect_uri.clone()),
-                offline,
-                expires_at,
-            },
-        );
-        AuthorizeOutcome::Redirect {
-            redirect_uri,
-            code: Ok(code),
-        }
-    }
-
     /// The owner of a live access token presented at `data_center` (and, for APIs, `environment`).
     pub(crate) fn authenticate(
         &self,
@@ -745,9 +864,13 @@ impl Model {
         if !(alive && here) {
             return None;
         }
-        let user = self.users.get(&record.grant.user)?.clone();
+        let user = match &record.grant.user {
+            Some(key) => Some(self.users.get(key)?.clone()),
+            None => None,
+        };
         Some(Authenticated {
             user,
+            org: record.grant.org.clone(),
             scopes: record.grant.scopes.clone(),
         })
     }
@@ -775,6 +898,7 @@ mod tests {
             Some(crate::DEFAULT_CLIENT_ID),
             Some(crate::DEFAULT_CLIENT_SECRET),
             Some(&code),
+            None,
             None,
         ) {
             TokenOutcome::Minted(m) => m,
