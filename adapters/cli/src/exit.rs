@@ -1,12 +1,11 @@
 //! Failures of the tool and their exit codes: one line saying what happened, one saying what to do.
+//!
+//! A library error is printed as the library words it ([`Error::what`], [`Error::todo`]): the
+//! CLI maps it to an exit code and never rewrites it.
 
 use std::fmt;
-use std::time::SystemTime;
 
-use zoho_oauth::core::response::Verdict;
-use zoho_oauth::{Error, ErrorKind};
-
-use crate::human;
+use zoho_oauth::{Error, ErrorKind, StoreError};
 
 /// The class of a failure, which decides the exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +44,8 @@ pub struct CliError {
     pub what: String,
     /// What to do about it (one line).
     pub todo: String,
+    /// A store failure (its message may not name the store).
+    pub about_store: bool,
 }
 
 impl CliError {
@@ -54,6 +55,7 @@ impl CliError {
             class,
             what: what.into(),
             todo: todo.into(),
+            about_store: false,
         }
     }
 
@@ -68,50 +70,31 @@ impl CliError {
     }
 }
 
+impl CliError {
+    /// Name the store in a store failure that does not name it already (e.g. a permission error
+    /// on its lock file): `in token store file:/path (lock file /path.lock): …`.
+    pub fn naming_store(mut self, store: &str) -> Self {
+        if self.about_store && !self.what.contains(store) {
+            self.what = format!("in token store {store}: {}", self.what);
+        }
+        self
+    }
+}
+
 impl fmt::Display for CliError {
+    /// The two lines as printed (without colours): `error: what` and `  hint: todo`, each with
+    /// its control characters escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}\n  hint: {}", self.what, self.todo)
+        write!(
+            f,
+            "error: {}\n  hint: {}",
+            crate::out::clean(&self.what),
+            crate::out::clean(&self.todo)
+        )
     }
 }
 
 impl std::error::Error for CliError {}
-
-/// What to do after a library error (the library's own text says what happened).
-fn hint(e: &Error) -> String {
-    match e {
-        Error::Throttled { retry_at, local } => format!(
-            "retry {} (at {}); {}",
-            human::relative(*retry_at, SystemTime::now()),
-            human::clock_time(*retry_at),
-            if *local {
-                "the local budget keeps Zoho from throttling (and evicting) this credential"
-            } else {
-                "asking earlier may prolong Zoho's block"
-            }
-        ),
-        Error::UnknownUser { known, .. } if known.is_empty() => {
-            "no credential is stored: run `zoho-oauth exchange --grant-token CODE` or `zoho-oauth login`"
-                .to_owned()
-        }
-        Error::UnknownUser { known, .. } => {
-            format!("use --user with one of: {}", known.join(", "))
-        }
-        Error::Zoho(Verdict::TooManyGrantCodes) => "after that wait, run `zoho-oauth exchange --grant-token CODE` with a new grant token from the API console (or `zoho-oauth login`); codes generated meanwhile are refused too".to_owned(),
-        Error::Zoho(Verdict::BadClient { .. }) => "check ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET and --dc: a client exists only in the data centre it was registered in (unless multi-DC is enabled)".to_owned(),
-        Error::Zoho(Verdict::MissingScope) => "authorize again including the scope aaaserver.profile.READ, or name the user with --user".to_owned(),
-        Error::Redirect(_) => "run `zoho-oauth login` again and finish it in the browser it opens".to_owned(),
-        Error::UntrustedApiDomain(_) => "check --accounts-url / ZOHO_ACCOUNTS_URL: it must be Zoho's accounts server or a loopback emulator".to_owned(),
-        Error::DataCenterMismatch { .. } => "set --dc and --environment to where the credential was issued".to_owned(),
-        Error::Store(_) => "check the store's path and permissions (--store / ZOHO_OAUTH_STORE)".to_owned(),
-        _ => match e.kind() {
-            ErrorKind::Usage => "check the flags, environment and config file (`zoho-oauth --help`)".to_owned(),
-            ErrorKind::ReAuthorize => "generate a new grant token in the API console and run `zoho-oauth exchange --grant-token CODE`, or run `zoho-oauth login`".to_owned(),
-            ErrorKind::Throttled => "wait for the throttle window (up to 10 minutes) and retry".to_owned(),
-            ErrorKind::Network => "check the network, proxy, --dc and --accounts-url, then retry".to_owned(),
-            _ => "rerun with -vv for details".to_owned(),
-        },
-    }
-}
 
 /// The class of a library error.
 pub fn class_of(e: &Error) -> Class {
@@ -129,13 +112,21 @@ pub fn class_of(e: &Error) -> Class {
 }
 
 impl From<Error> for CliError {
+    /// The library's own two lines, unchanged: what happened ([`Error::what`]) and what to do
+    /// ([`Error::todo`]).
     fn from(e: Error) -> Self {
-        let class = class_of(&e);
-        let todo = hint(&e);
-        // The library's Display says what happened and often what to do after a `;`: keep the
-        // first part as "what" so the hint line is not said twice.
-        let text = e.to_string();
-        let what = text.split("; ").next().unwrap_or(&text).to_owned();
-        CliError::new(class, what, todo)
+        let mut err = CliError::new(class_of(&e), e.what(), e.todo());
+        if let Error::DataCenterNotAllowed { found } = &e {
+            // The library says "allow it in the client's settings": here those are named.
+            err.todo = format!(
+                "allow it with --allowed-dcs {found} (or ZOHO_ALLOWED_DCS, or allowed_dcs in the config file), with {} if the API console issued a secret for it; or sign in with an account of an allowed data centre",
+                crate::config::dc_variable(crate::config::SECRET_VARIABLE, *found)
+            );
+        }
+        err.about_store = matches!(
+            &e,
+            Error::Store(s) if !matches!(s, StoreError::Busy(_))
+        ) || matches!(&e, Error::NotSaved { .. });
+        err
     }
 }

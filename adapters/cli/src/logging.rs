@@ -40,23 +40,27 @@ pub fn init(verbose: u8, log_file: Option<&Path>) -> Result<(), CliError> {
         .with_target(true);
     let result = match log_file {
         Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| {
-                    CliError::usage(
-                        format!("cannot open the log file {}: {e}", path.display()),
-                        "give --log-file a writable path",
-                    )
-                })?;
+            let mut options = std::fs::OpenOptions::new();
+            options.create(true).append(true);
+            // Logs carry no secret, but user names, hosts and paths are nobody else's business.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let file = options.open(path).map_err(|e| {
+                CliError::usage(
+                    format!("cannot open the log file {}: {e}", path.display()),
+                    "give --log-file a writable path",
+                )
+            })?;
             builder
                 .with_ansi(false)
                 .with_writer(Mutex::new(file))
                 .try_init()
         }
         None => builder
-            .with_ansi(std::io::stderr().is_terminal())
+            .with_ansi(std::io::stderr().is_terminal() && !crate::out::no_color())
             .with_writer(std::io::stderr)
             .try_init(),
     };

@@ -1,4 +1,6 @@
-//! Store URLs: `sqlite:PATH` (the default), `file:PATH`, `postgres://…` and `mysql://…`.
+//! Store URLs: `sqlite:PATH` (the default), `file:PATH`, `postgres://…`, `mysql://…` and
+//! `redis://…`. [`StoreUrl::parse`] is the parser the fuzz target [`crate::fuzz::store_url`]
+//! drives: it must answer every input with `Ok` or `Err`, and never show a password.
 
 use std::path::PathBuf;
 
@@ -15,11 +17,14 @@ pub enum StoreUrl {
     Postgres(String),
     /// A MySQL/MariaDB fleet store on the official SDKs' `oauthtoken` table (same caveat).
     Mysql(String),
+    /// A Redis fleet store (`redis://`, `rediss://`, `redis+unix://`; same caveat), passed whole:
+    /// the store reads host, port, database, password and `?prefix=NAME` itself.
+    Redis(String),
 }
 
 /// The stores this build can open, for error messages.
-pub const AVAILABLE: &str =
-    "sqlite:PATH (default), file:PATH, postgres://USER@HOST[:PORT]/DB and mysql://USER@HOST[:PORT]/DB";
+pub const AVAILABLE: &str = "sqlite:PATH (default), file:PATH, postgres://USER@HOST[:PORT]/DB, \
+mysql://USER@HOST[:PORT]/DB and redis://[:PASSWORD@]HOST[:PORT][/DB][?prefix=NAME]";
 
 /// The default SQLite file: `<platform data dir>/zoho-oauth/tokens.sqlite3`.
 pub fn default_sqlite_path() -> PathBuf {
@@ -65,6 +70,12 @@ impl StoreUrl {
             let rest = &url[url.find("://").unwrap_or(0)..];
             return Ok(Self::Mysql(format!("mysql{rest}")));
         }
+        if ["redis://", "rediss://", "redis+unix://"]
+            .iter()
+            .any(|scheme| lower.starts_with(scheme))
+        {
+            return Ok(Self::Redis(url.to_owned()));
+        }
         Err(CliError::usage(
             format!("`{}` is not a store URL", redact_url(url)),
             format!("use one of: {AVAILABLE}"),
@@ -76,7 +87,7 @@ impl StoreUrl {
         match self {
             Self::Sqlite(p) => format!("sqlite:{}", p.display()),
             Self::File(p) => format!("file:{}", p.display()),
-            Self::Postgres(u) | Self::Mysql(u) => redact_url(u),
+            Self::Postgres(u) | Self::Mysql(u) | Self::Redis(u) => redact_url(u),
         }
     }
 }
@@ -87,11 +98,58 @@ impl std::fmt::Debug for StoreUrl {
     }
 }
 
-/// A URL with any `user:password@` part hidden, for messages.
+/// A URL with any `user:password@` part hidden, and the value of any query parameter whose name
+/// holds `pass` (`?password=`, the Redis socket URLs' `?pass=`), for messages. Written for
+/// hostile input too (a password holding `?`, `/` or `@` unencoded): it hides too much rather
+/// than any part of a password.
 fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
-        _ => url.to_owned(),
+    let Some(s) = url.find("://") else {
+        return redact_query(url);
+    };
+    let (scheme, body) = (&url[..s], &url[s + 3..]);
+    let mut out = format!("{scheme}://");
+    // The last `@` ends the user part even when a password holds `?` or `/`.
+    let tail = match body.rfind('@') {
+        None => body,
+        Some(at) => {
+            out.push_str("…@");
+            let (hidden, tail) = (&body[..at], &body[at + 1..]);
+            if hidden.contains('?') {
+                // The `@` may stand inside a query value (`?pass=a@b`): hide the rest of it.
+                out.push('…');
+                tail.find('&').map_or("", |amp| &tail[amp..])
+            } else {
+                tail
+            }
+        }
+    };
+    out.push_str(&redact_query(tail));
+    out
+}
+
+/// `text` with the value of every query parameter whose name holds `pass` hidden; the query
+/// starts at the first `?` (or `text` is a run of `&`-separated parameters itself).
+fn redact_query(text: &str) -> String {
+    let (base, query) = match text.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None if text.starts_with('&') => ("", Some(text)),
+        None => (text, None),
+    };
+    let Some(query) = query else {
+        return base.to_owned();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if name.to_ascii_lowercase().contains("pass") => format!("{name}=…"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    let joined = pairs.join("&");
+    if text.starts_with('&') && !text.contains('?') {
+        joined
+    } else {
+        format!("{base}?{joined}")
     }
 }
 
@@ -130,7 +188,72 @@ mod tests {
 
     #[test]
     fn unknown_schemes_do_not_echo_passwords() {
-        let e = StoreUrl::parse(Some("redis://user:hunter2@host")).unwrap_err();
+        let e = StoreUrl::parse(Some("memcached://user:hunter2@host")).unwrap_err();
         assert!(!e.what.contains("hunter2"), "{}", e.what);
+    }
+
+    #[test]
+    fn redis_urls_choose_the_redis_store_whole_and_never_display_their_password() {
+        for url in [
+            "redis://:pw@h/0",
+            "REDIS://:pw@h:6380/2?prefix=billing",
+            "rediss://user:pw@cache.internal",
+            "redis+unix://:pw@/run/redis.sock",
+        ] {
+            let parsed = StoreUrl::parse(Some(url)).unwrap();
+            assert_eq!(parsed, StoreUrl::Redis(url.to_owned()));
+            assert!(!parsed.display().contains("pw"), "{}", parsed.display());
+            assert!(!format!("{parsed:?}").contains("pw"));
+        }
+        let socket = StoreUrl::parse(Some("redis+unix:///run/r.sock?db=1&pass=pw")).unwrap();
+        assert_eq!(socket.display(), "redis+unix:///run/r.sock?db=1&pass=…");
+        let pg = StoreUrl::parse(Some("postgres://u@h/db?password=pw&sslmode=disable")).unwrap();
+        assert_eq!(pg.display(), "postgres://…@h/db?password=…&sslmode=disable");
+        assert!(StoreUrl::parse(Some("redis://h/0?prefix=app"))
+            .unwrap()
+            .display()
+            .ends_with("?prefix=app"));
+    }
+
+    proptest::proptest! {
+        /// Whatever the text, parsing answers (never panics), and an error never quotes a
+        /// password of it.
+        #[test]
+        fn any_text_parses_or_is_refused(text in "\\PC{0,80}") {
+            let _ = StoreUrl::parse(Some(&text));
+        }
+
+        /// A password in the user part of a URL (even holding `?`, `/`, `#` or `@`) or in a
+        /// `pass`/`password` query parameter is never displayed, whatever the store.
+        #[test]
+        fn a_password_is_never_displayed(
+            scheme in proptest::sample::select(vec![
+                "postgres", "postgresql", "mysql", "mariadb", "redis", "rediss", "redis+unix", "memcached",
+            ]),
+            user_password in "ZQ[A-Z?/#&=%:!@]{4,24}",
+            query_password in "ZQ[A-Z?/#=%:!@]{4,24}",
+            host in "[a-z0-9.]{0,20}",
+            rest in proptest::sample::select(vec!["", "/0", "/db?sslmode=disable", "?prefix=app", "/0?db=1"]),
+            in_query in proptest::bool::ANY,
+        ) {
+            let password = if in_query { &query_password } else { &user_password };
+            let url = if in_query {
+                format!("{scheme}://{host}{rest}{}pass={password}", if rest.contains('?') { "&" } else { "?" })
+            } else {
+                format!("{scheme}://user:{password}@{host}{rest}")
+            };
+            // Nor any part of it: its last four characters (only upper case and punctuation,
+            // which nothing else in these URLs holds four of in a row).
+            let tail = &password[password.len() - 4..];
+            match StoreUrl::parse(Some(&url)) {
+                Ok(parsed) => {
+                    let shown = parsed.display();
+                    proptest::prop_assert!(!shown.contains(tail), "{} shows {}", shown, tail);
+                    let debug = format!("{parsed:?}");
+                    proptest::prop_assert!(!debug.contains(tail), "{}", debug);
+                }
+                Err(e) => proptest::prop_assert!(!e.to_string().contains(tail), "{}", e),
+            }
+        }
     }
 }

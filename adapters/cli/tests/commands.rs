@@ -18,7 +18,7 @@ fn exchange_learns_the_user_and_status_shows_the_credential_without_its_secrets(
     let run = w.run(&["exchange", "--grant-token", &code]).ok();
     assert!(run.stdout.contains(USER), "{run:#?}");
     let stored = w.stored(USER);
-    let refresh = stored.refresh_token.expose().to_owned();
+    let refresh = common::refresh_of(&stored);
 
     let status = w.run(&["status"]).ok();
     assert!(status.stdout.contains(USER), "{status:#?}");
@@ -101,25 +101,7 @@ fn exchange_with_user_stores_under_that_name_and_reads_the_code_from_stdin() {
 #[test]
 fn exchange_of_a_web_flow_code_sends_its_redirect_uri() {
     let w = World::new();
-    let url = format!(
-        "{}/oauth/v2/auth?response_type=code&client_id={DEFAULT_CLIENT_ID}&scope=ZohoCRM.modules.ALL,aaaserver.profile.READ&redirect_uri={}&access_type=offline&state=s1",
-        w.base(),
-        "http%3A%2F%2F127.0.0.1%2Fcallback"
-    );
-    let resp = http().get(&url).call().unwrap();
-    assert_eq!(resp.status(), 302);
-    let location = resp
-        .headers()
-        .get("location")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let code = location
-        .split(['?', '&'])
-        .find_map(|p| p.strip_prefix("code="))
-        .unwrap()
-        .to_owned();
+    let code = w.web_code("offline");
     // Without the redirect URI the web-flow code is refused; with it, it is exchanged.
     w.run(&[
         "exchange",
@@ -129,21 +111,7 @@ fn exchange_of_a_web_flow_code_sends_its_redirect_uri() {
         "web@example.com",
     ])
     .code(2);
-    let code = {
-        let resp = http().get(&url).call().unwrap();
-        let location = resp
-            .headers()
-            .get("location")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
-        location
-            .split(['?', '&'])
-            .find_map(|p| p.strip_prefix("code="))
-            .unwrap()
-            .to_owned()
-    };
+    let code = w.web_code("offline");
     w.run(&[
         "exchange",
         "--grant-token",
@@ -178,18 +146,22 @@ fn every_subcommand_has_help_with_an_example() {
     for sub in [
         "exchange",
         "add-refresh-token",
+        "add-client-credentials",
         "login",
         "token",
         "header",
         "status",
         "refresh",
         "revoke",
+        "delete",
         "api",
         "import",
         "export",
         "emulator",
         "watch",
         "demo",
+        "completions",
+        "man",
     ] {
         let run = common::run(w.bare().args([sub, "--help"])).ok();
         assert!(
@@ -338,7 +310,7 @@ fn add_refresh_token_stores_it_and_proves_it_works() {
         "ana@example.com",
     ])
     .ok();
-    assert_eq!(w.stored("ana@example.com").refresh_token.expose(), rt);
+    assert_eq!(common::refresh_of(&w.stored("ana@example.com")), rt);
     assert!(
         w.stored("ana@example.com").access_token.is_some(),
         "verified by a first refresh"
@@ -387,7 +359,7 @@ fn export_and_import_round_trip_the_sdk_token_file() {
     let row = lines.next().unwrap();
     assert!(row.starts_with(&format!(
         "1,{USER},{DEFAULT_CLIENT_ID},{DEFAULT_CLIENT_SECRET},{}",
-        stored.refresh_token.expose()
+        common::refresh_of(&stored)
     )));
     #[cfg(unix)]
     {
@@ -484,19 +456,7 @@ fn demo_walks_the_whole_lifecycle_in_a_temporary_directory() {
 fn emulator_serves_until_ctrl_c_and_prints_its_base_url_and_credentials() {
     let w = World::new();
     let mut s = Spawned::start(w.bare().args(["emulator", "--port", "0", "--json"]));
-    // The JSON is pretty-printed: read up to its closing brace.
-    use std::io::BufRead;
-    let mut reader = std::io::BufReader::new(s.stdout.take().unwrap());
-    let mut text = String::new();
-    loop {
-        let mut l = String::new();
-        if reader.read_line(&mut l).unwrap() == 0 || l.starts_with('}') {
-            text.push_str(&l);
-            break;
-        }
-        text.push_str(&l);
-    }
-    let info: serde_json::Value = serde_json::from_str(&text).expect("banner JSON");
+    let info = s.pretty_json();
     assert_eq!(info["client_id"], DEFAULT_CLIENT_ID);
     assert_eq!(info["client_secret"], DEFAULT_CLIENT_SECRET);
     let base = info["base_url"].as_str().unwrap().to_owned();

@@ -5,49 +5,16 @@ mod common;
 
 use std::time::Duration;
 
-use common::{access, http, Spawned, World, USER};
+use common::{access, authorize, http, Spawned, World, USER};
 use zoho_oauth_emulator::{ClientSpec, Consent};
 
 /// Start `login`, read the authorization URL and the redirect URI it printed, and register that
 /// redirect URI for the default client (as a developer does in the API console).
 fn start_login(w: &World, extra: &[&str]) -> (Spawned, String, String) {
-    let s = Spawned::start(
-        w.cmd()
-            .args(["login", "--no-browser", "--port", "0"])
-            .args(extra),
-    );
-    let (url, _) = s.stderr_line(Duration::from_secs(20), |l| {
-        l.starts_with("http") && l.contains("/oauth/v2/auth?")
-    });
-    let (waiting, _) = s.stderr_line(Duration::from_secs(5), |l| {
-        l.starts_with("Waiting for the redirect to ")
-    });
-    let redirect_uri = waiting
-        .trim_start_matches("Waiting for the redirect to ")
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_owned();
-    assert!(redirect_uri.starts_with("http://127.0.0.1:") && redirect_uri.ends_with("/callback"));
-    w.emu
-        .register_client(ClientSpec {
-            redirect_uris: vec![redirect_uri.clone()],
-            ..ClientSpec::default()
-        })
-        .unwrap();
-    (s, url, redirect_uri)
-}
-
-/// The browser's part: GET the authorization URL without following, return the Location.
-fn authorize(url: &str) -> String {
-    let resp = http().get(url).call().unwrap();
-    assert_eq!(resp.status(), 302, "the emulator consents at once");
-    resp.headers()
-        .get("location")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned()
+    common::start_login(w, w.cmd(), extra, |redirect_uris| ClientSpec {
+        redirect_uris,
+        ..ClientSpec::default()
+    })
 }
 
 #[test]
@@ -85,11 +52,10 @@ fn login_ignores_a_wrong_state_then_completes_through_the_emulator_redirect() {
     assert!(location.starts_with(&redirect_uri), "{location}");
     let mut done = http().get(&location).call().unwrap();
     assert_eq!(done.status(), 200);
-    assert!(done
-        .body_mut()
-        .read_to_string()
-        .unwrap()
-        .contains("close this window"));
+    let page = done.body_mut().read_to_string().unwrap();
+    assert!(page.contains("<h1>Signed in</h1>"), "{page}");
+    assert!(page.contains("close this window"), "{page}");
+    assert!(page.contains(USER), "the page says who signed in: {page}");
 
     let (code, stdout, stderr) = s.finish(Duration::from_secs(30));
     assert_eq!(code, 0, "{stderr}");
@@ -131,12 +97,17 @@ fn a_denied_consent_with_the_right_state_ends_the_login_with_an_error() {
     let (s, url, _) = start_login(&w, &[]);
     let location = authorize(&url);
     assert!(location.contains("error="), "{location}");
-    let resp = http().get(&location).call().unwrap();
+    let mut resp = http().get(&location).call().unwrap();
     assert_eq!(resp.status(), 400);
+    let page = resp.body_mut().read_to_string().unwrap();
     let (code, _, stderr) = s.finish(Duration::from_secs(30));
     assert_ne!(code, 0);
     assert!(stderr.contains("not granted"), "{stderr}");
     assert!(stderr.contains("hint:"), "{stderr}");
+    // The browser page says the same as the terminal: what happened and what to do.
+    assert!(page.contains("<h1>Login failed</h1>"), "{page}");
+    assert!(page.contains("not granted"), "{page}");
+    assert!(page.contains("What to do: "), "{page}");
 }
 
 #[test]
@@ -164,4 +135,41 @@ fn login_refuses_a_redirect_uri_it_cannot_serve() {
         ])
         .code(2);
     assert!(run.stderr.contains("loopback"), "{run:#?}");
+}
+
+/// Complete a login started with `extra` flags; returns its authorization URL.
+fn complete_login(w: &World, extra: &[&str]) -> String {
+    let (s, url, _) = start_login(w, extra);
+    http().get(&authorize(&url)).call().unwrap();
+    let (code, _, stderr) = s.finish(Duration::from_secs(30));
+    assert_eq!(code, 0, "{stderr}");
+    url
+}
+
+#[test]
+fn login_sends_a_pkce_s256_challenge_by_default_and_proves_it_with_the_verifier() {
+    for extra in [&[][..], &["--pkce"][..]] {
+        let w = World::new();
+        let url = complete_login(&w, extra);
+        assert!(url.contains("code_challenge="), "{extra:?}: {url}");
+        assert!(
+            url.contains("code_challenge_method=S256"),
+            "{extra:?}: {url}"
+        );
+        // The emulator refuses an exchange without the verifier (or with a wrong one).
+        let c = w.emu.counters();
+        assert_eq!(c.pkce_failures, 0, "{c:?}");
+        assert_eq!(c.authorization_code_requests, 1);
+    }
+}
+
+#[test]
+fn login_with_no_pkce_sends_no_challenge_and_still_completes() {
+    let w = World::new();
+    let url = complete_login(&w, &["--no-pkce"]);
+    assert!(!url.contains("code_challenge"), "{url}");
+    assert_eq!(w.emu.counters().authorization_code_requests, 1);
+    // The last of --pkce/--no-pkce wins; --device takes neither.
+    let run = w.run(&["login", "--device", "--no-pkce"]).code(2);
+    assert!(run.stderr.contains("--no-pkce"), "{run:#?}");
 }

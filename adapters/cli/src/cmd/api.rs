@@ -1,19 +1,29 @@
 //! `api METHOD PATH [--data JSON]`: an authenticated call at the token's api_domain, refreshed and
 //! retried once on a 401 `INVALID_TOKEN`.
 
-use std::io::{Read, Write};
-
 use serde_json::json;
 use zoho_oauth::core::Method;
+use zoho_oauth::{Error, TransportError};
 
 use crate::args::ApiArgs;
 use crate::context::Ctx;
 use crate::exit::{Class, CliError};
 use crate::out;
+use crate::spinner::while_waiting;
 
 /// Make the call; print the body (or, with `--json`, status and body) on stdout.
 pub fn run(ctx: &Ctx, args: &ApiArgs) -> Result<(), CliError> {
     let method = parse_method(&args.method)?;
+    let max_body = parse_size(&args.max_body)?;
+    if args.path.chars().any(out::is_unsafe) {
+        return Err(CliError::usage(
+            format!(
+                "the API path \"{}\" holds a line break or another control character",
+                args.path
+            ),
+            "give a path such as /crm/v8/users (percent-encode special characters in the query)",
+        ));
+    }
     let body = args.data.as_deref().map(read_data).transpose()?;
     if body.is_some() && matches!(method, Method::Get | Method::Delete) {
         return Err(CliError::usage(
@@ -30,25 +40,31 @@ pub fn run(ctx: &Ctx, args: &ApiArgs) -> Result<(), CliError> {
             "give a path starting with / (e.g. /crm/v8/users) or an absolute URL at the api_domain",
         ));
     }
-    let client = ctx.client()?;
+    let client = ctx.client_reading(ctx.store()?, Some(max_body))?;
     let user = ctx.user(&client)?;
-    let response = client.request(
-        &user,
-        method,
-        &args.path,
-        body.as_deref().map(str::as_bytes),
-    )?;
+    let response = while_waiting("calling the API", || {
+        client.request(&user, method, &args.path, body.as_deref().map(str::as_bytes))
+    })
+    .map_err(|e| match e {
+        Error::Transport(TransportError::TooLarge { limit }) => CliError::other(
+            format!("the API's answer is larger than {limit} bytes, the most this command reads"),
+            "ask for less (Zoho's list APIs page with per_page and page), or raise --max-body (e.g. --max-body 64M)",
+        ),
+        other => other.into(),
+    })?;
     let status = response.status;
     if ctx.json {
         let body = serde_json::from_slice::<serde_json::Value>(&response.body)
             .unwrap_or_else(|_| json!(String::from_utf8_lossy(&response.body)));
         out::json(&json!({ "status": status, "body": body }));
     } else {
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(&response.body);
-        if !response.body.ends_with(b"\n") && !response.body.is_empty() {
-            let _ = stdout.write_all(b"\n");
+        // The body is this command's data, byte for byte into a pipe (like curl): pipe it to jq.
+        // On a terminal its control characters are escaped.
+        let mut body = response.body.clone();
+        if !body.is_empty() && !body.ends_with(b"\n") {
+            body.push(b'\n');
         }
+        out::data(&body);
     }
     match status {
         200..=299 => Ok(()),
@@ -74,6 +90,29 @@ pub fn run(ctx: &Ctx, args: &ApiArgs) -> Result<(), CliError> {
     }
 }
 
+/// A size in bytes: `1048576`, `512K`, `16M` (binary units).
+fn parse_size(text: &str) -> Result<usize, CliError> {
+    let bad = || {
+        CliError::usage(
+            format!("--max-body `{text}` is not a size"),
+            "write a number of bytes, optionally with K or M: 512K, 16M",
+        )
+    };
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&t[..i], t[i..].trim()),
+        None => (t, ""),
+    };
+    let n: usize = digits.parse().map_err(|_| bad())?;
+    let factor = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(factor).filter(|&b| b > 0).ok_or_else(bad)
+}
+
 /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE` (any case).
 fn parse_method(text: &str) -> Result<Method, CliError> {
     Method::from_name(text).ok_or_else(|| {
@@ -87,14 +126,7 @@ fn parse_method(text: &str) -> Result<Method, CliError> {
 /// The `--data` value: inline JSON, `@FILE`, or `-` for stdin; it must be valid JSON.
 fn read_data(data: &str) -> Result<String, CliError> {
     let text = if data == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| {
-            CliError::usage(
-                format!("cannot read --data from stdin: {e}"),
-                "pipe JSON in",
-            )
-        })?;
-        s
+        crate::input::read_stdin("--data")?
     } else if let Some(path) = data.strip_prefix('@') {
         std::fs::read_to_string(path).map_err(|e| {
             CliError::usage(
@@ -126,6 +158,16 @@ mod tests {
         assert_eq!(parse_method("Patch").unwrap(), Method::Patch);
         assert_eq!(parse_method("DELETE").unwrap(), Method::Delete);
         assert_eq!(parse_method("HEAD").unwrap_err().class, Class::Usage);
+    }
+
+    #[test]
+    fn body_sizes_take_binary_units() {
+        assert_eq!(parse_size("16M").unwrap(), 16 << 20);
+        assert_eq!(parse_size("512k").unwrap(), 512 << 10);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        for bad in ["", "0", "12G", "M", "-1"] {
+            assert_eq!(parse_size(bad).unwrap_err().class, Class::Usage, "{bad}");
+        }
     }
 
     #[test]

@@ -83,11 +83,11 @@ pub fn run(json: bool) -> Result<(), CliError> {
     let code = emulator
         .mint_self_client_code(&SelfClientCode::default())
         .map_err(|e| failed("mint a grant token")(&e))?;
-    let (key, _, source) = client.exchange_grant_as_owner(&code, None, DEFAULT_USER)?;
-    if let UserSource::Fallback(e) = source {
+    let exchanged = client.exchange_grant_as_owner(&code, None, DEFAULT_USER)?;
+    if let Some(UserSource::Fallback(e)) = exchanged.source {
         return Err(failed("learn the user")(&e));
     }
-    let user = key.user;
+    let user = exchanged.key.user;
     let status = client
         .status()?
         .into_iter()
@@ -102,9 +102,9 @@ pub fn run(json: bool) -> Result<(), CliError> {
             status.data_center,
             status.environment,
             db.display(),
-            status.refresh_hint
+            status.hint
         ),
-        json!({ "user": user, "store": db.display().to_string(), "refresh_token_last4": status.refresh_hint }),
+        json!({ "user": user, "store": db.display().to_string(), "refresh_token_last4": status.hint }),
     );
 
     // 3. token: served from the cache, no request to the accounts server.
@@ -145,22 +145,22 @@ pub fn run(json: bool) -> Result<(), CliError> {
 
     // 5. Forced refresh: a new access token from the refresh token (one mint of the budget).
     let refreshed = client.refresh(&user, true)?;
-    let mints_left = client
+    let (mints_left, budget) = client
         .status()?
         .into_iter()
         .find(|s| s.user == user)
-        .map_or(0, |s| s.mints_left);
-    if refreshed == token {
+        .map_or((0, 0), |s| (s.mints_left, s.mint_budget));
+    if !refreshed.minted || refreshed.token == token {
         return Err(failed("forced refresh")(&"the access token did not change"));
     }
     steps.say(
         5,
         "Forced refresh",
         format!(
-            "zoho-oauth refresh --force → new access token {} (was {}), {}\nmint budget left: {mints_left} of 10 in the rolling 10 minutes",
-            out::hint(refreshed.secret()),
+            "zoho-oauth refresh --force → new access token {} (was {}), {}\nmint budget left: {mints_left} of {budget} in the rolling 10 minutes",
+            out::hint(refreshed.token.secret()),
             out::hint(token.secret()),
-            human::expiry(refreshed.expires_at(), SystemTime::now())
+            human::expiry(refreshed.token.expires_at(), SystemTime::now())
         ),
         json!({ "mints_left": mints_left }),
     );
@@ -176,7 +176,7 @@ pub fn run(json: bool) -> Result<(), CliError> {
         "Revoke",
         format!(
             "zoho-oauth revoke → the refresh token …{} and its access tokens are dead at the accounts server, and deleted from the store\nasking for a token now: {gone}",
-            status.refresh_hint
+            status.hint
         ),
         json!({ "revoked": true }),
     );

@@ -8,55 +8,71 @@ use std::time::SystemTime;
 
 use serde_json::json;
 use zoho_oauth::core::response::Verdict;
-use zoho_oauth::{AccessToken, Client, Error, UserSource};
+use zoho_oauth::core::token::GrantKind;
+use zoho_oauth::{AccessToken, Client, CredentialKey, Error, UserSource};
 
 use crate::args::ExchangeArgs;
-use crate::cmd::secret_arg;
 use crate::context::Ctx;
-use crate::exit::{Class, CliError};
-use crate::{human, out};
+use crate::exit::CliError;
+use crate::spinner::while_waiting;
+use crate::{human, input, out};
 
 /// The user a credential is stored under when its owner cannot be learned.
 pub const DEFAULT_USER: &str = "default";
 
 /// Exchange the grant token and store the credential.
 pub fn run(ctx: &Ctx, args: &ExchangeArgs) -> Result<(), CliError> {
-    let code = secret_arg(&args.grant_token, "grant token")?;
+    let code = input::secret(input::GRANT_TOKEN, args.grant_token.as_deref())?;
+    if let Some(uri) = &args.redirect_uri {
+        redirect_uri(uri)?;
+    }
     let store = ctx.store()?;
     let client = ctx.client_with(Arc::clone(&store))?;
     let before = refresh_hints(&client);
     let redirect = args.redirect_uri.as_deref();
     let (user, token, how) = match &ctx.settings.user {
         Some(user) => {
-            let token = match redirect {
+            let token = while_waiting(WAITING, || match redirect {
                 Some(uri) => client.exchange_grant_with_redirect(user, &code, uri),
                 None => client.exchange_grant(user, &code),
-            };
-            (user.clone(), token.map_err(exchange_error)?, Learned::Given)
+            })?;
+            (user.clone(), token, Learned::Given)
         }
         None => {
-            let (key, token, source) = client
-                .exchange_grant_as_owner(&code, redirect, DEFAULT_USER)
-                .map_err(exchange_error)?;
-            (key.user, token, Learned::from(source))
+            let exchanged = while_waiting(WAITING, || {
+                client.exchange_grant_as_owner(&code, redirect, DEFAULT_USER)
+            })?;
+            let source = exchanged.source.unwrap_or(zoho_oauth::UserSource::Learned);
+            (exchanged.key.user, exchanged.token, Learned::from(source))
         }
     };
     note_replaced(&client, &before, &user);
-    report(ctx, &user, &token, &how);
+    report(
+        ctx,
+        &client.key(&user),
+        &token,
+        &how,
+        GrantKind::AuthorizationCode,
+    );
     Ok(())
 }
 
-/// An exchange failure in the words of the exchange: a rejected code is a used or expired grant
-/// token.
-fn exchange_error(e: Error) -> CliError {
-    match e {
-        Error::NeedsAuthorization { .. } | Error::Zoho(Verdict::ReAuthorize(_)) => CliError::new(
-            Class::ReAuthorize,
-            "Zoho refused the grant token: it was already used or has expired (grant tokens are single-use and live 3 to 10 minutes)",
-            "generate a new grant token in the API console (Self Client) and exchange it right away",
-        ),
-        other => other.into(),
+/// What the progress line says while an exchange waits.
+const WAITING: &str = "exchanging the grant token (waiting for Zoho or for the credential's lock)";
+
+/// A redirect URI given on the command line: a URL without control characters, within the
+/// core's capacity.
+pub fn redirect_uri(uri: &str) -> Result<(), CliError> {
+    let cap = zoho_oauth::core::cap::REDIRECT_URI;
+    if uri.len() > cap || uri.chars().any(out::is_unsafe) || uri.contains(' ') {
+        return Err(CliError::usage(
+            format!(
+                "the redirect URI is not one Zoho registers: it holds a blank or a control character, or is longer than {cap} bytes"
+            ),
+            "copy it exactly as registered in Zoho's API console",
+        ));
     }
+    Ok(())
 }
 
 /// The last four characters of each stored user's refresh token (empty when the store cannot say).
@@ -65,7 +81,7 @@ fn refresh_hints(client: &Client) -> Vec<(String, String)> {
         .status()
         .unwrap_or_default()
         .into_iter()
-        .map(|s| (s.user, s.refresh_hint))
+        .map(|s| (s.user, s.hint))
         .collect()
 }
 
@@ -99,37 +115,33 @@ impl From<UserSource> for Learned {
         match source {
             UserSource::Learned => Learned::FromUserInfo,
             UserSource::Fallback(Error::Zoho(Verdict::MissingScope)) => Learned::NoScope,
-            UserSource::Fallback(e) => Learned::Failed(e.to_string()),
+            UserSource::Fallback(e) => Learned::Failed(e.what()),
             _ => Learned::Failed("the library did not say how it chose the user".to_owned()),
         }
     }
 }
 
-/// Say what was stored.
-pub fn report(ctx: &Ctx, user: &str, token: &AccessToken, how: &Learned) {
+/// Say what was stored under `key` (its user, data centre and environment: with several allowed
+/// data centres, a login's may not be the home one) and how it was obtained.
+pub fn report(
+    ctx: &Ctx,
+    key: &CredentialKey,
+    token: &AccessToken,
+    how: &Learned,
+    grant: GrantKind,
+) {
+    let user = key.user.as_str();
     if ctx.json {
-        out::json(&json!({
-            "user": user,
-            "user_source": match how {
-                Learned::Given => "flag",
-                Learned::FromUserInfo => "user_info",
-                Learned::NoScope | Learned::Failed(_) => "default",
-            },
-            "data_center": ctx.settings.data_center.location_code(),
-            "environment": ctx.settings.environment.name(),
-            "api_domain": token.api_domain(),
-            "expires_at": human::unix_secs(token.expires_at()),
-            "store": ctx.settings.store.display(),
-        }));
+        out::json(&stored_json(ctx, key, token, how, grant));
     } else {
-        println!(
+        out::line(format!(
             "stored the credential of {user} ({} {}) in {}; access token {} {}",
-            ctx.settings.data_center,
-            ctx.settings.environment,
+            key.data_center,
+            key.environment,
             ctx.settings.store.display(),
             out::hint(token.secret()),
             human::expiry(token.expires_at(), SystemTime::now())
-        );
+        ));
     }
     match how {
         Learned::NoScope => out::note(format!(
@@ -140,4 +152,30 @@ pub fn report(ctx: &Ctx, user: &str, token: &AccessToken, how: &Learned) {
         )),
         _ => {}
     }
+}
+
+/// The `--json` of a stored credential (`exchange`, `add-refresh-token`, `login`,
+/// `add-client-credentials`); keys are only ever added.
+pub fn stored_json(
+    ctx: &Ctx,
+    key: &CredentialKey,
+    token: &AccessToken,
+    how: &Learned,
+    grant: GrantKind,
+) -> serde_json::Value {
+    json!({
+        "user": key.user,
+        "user_source": match how {
+            Learned::Given => "flag",
+            Learned::FromUserInfo => "user_info",
+            Learned::NoScope | Learned::Failed(_) => "default",
+        },
+        "data_center": key.data_center.location_code(),
+        "environment": key.environment.name(),
+        "api_domain": token.api_domain(),
+        "expires_at": human::unix_secs(token.expires_at()),
+        "expires_at_rfc3339": human::clock_time(token.expires_at()),
+        "store": ctx.settings.store.display(),
+        "grant": grant.name(),
+    })
 }

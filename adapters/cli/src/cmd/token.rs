@@ -8,6 +8,7 @@ use zoho_oauth::{AccessToken, Client};
 
 use crate::context::Ctx;
 use crate::exit::CliError;
+use crate::spinner::while_waiting;
 use crate::{human, out};
 
 /// Print the access token (`header == false`) or `Authorization: Zoho-oauthtoken …`.
@@ -29,26 +30,31 @@ pub fn run(ctx: &Ctx, header: bool) -> Result<(), CliError> {
         }
         out::json(&v);
     } else if header {
-        println!("Authorization: {}", token.header_value().as_str());
+        out::line(format!("Authorization: {}", token.header_value().as_str()));
     } else {
-        println!("{}", token.secret());
+        out::line(token.secret());
     }
     Ok(())
 }
 
 /// A valid access token, refreshed if it is due. When the refresh fails (or is on hold: backoff,
-/// throttle, spent budget) but the stored token has not expired, the client serves that token
-/// with the refresh's error; this says so on stderr: what happened, then what to do.
+/// throttle, spent budget, another process holding the lock) but the stored token has not
+/// expired, the client serves that token with the refresh's error; this says so on stderr in two
+/// lines: that the still-valid token is used and why (the library's own words), then what to do.
 pub fn valid_token(client: &Client, user: &str) -> Result<AccessToken, CliError> {
-    let (token, refresh_error) = client.access_token_with_refresh_error(user)?;
+    let (token, refresh_error) = while_waiting(
+        "getting an access token (waiting for Zoho or for the credential's lock)",
+        || client.access_token_with_refresh_error(user),
+    )?;
     if let Some(e) = refresh_error {
-        let why = CliError::from(e);
-        out::warn(format!(
-            "could not refresh the access token of {user} ({}); the stored one is still valid and {} — using it",
-            why.what,
-            human::expiry(token.expires_at(), SystemTime::now())
-        ));
-        out::note(format!("  hint: {}", why.todo));
+        out::warn(
+            format!(
+                "using the still valid access token of {user} ({}); it could not be refreshed: {}",
+                human::expiry(token.expires_at(), SystemTime::now()),
+                e.what()
+            ),
+            Some(&e.todo()),
+        );
         tracing::warn!(
             user,
             "served a still-valid token after a failed or deferred refresh"
