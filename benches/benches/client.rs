@@ -104,7 +104,7 @@ pub fn benches(c: &mut Criterion) {
                 clock.advance(Duration::from_secs(61));
                 client
                     .refresh(USER, true)
-                    .map(|t| t.secret().len())
+                    .map(|t| t.token.secret().len())
                     .unwrap()
             })
         },

@@ -1,6 +1,6 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 //! Criterion benchmarks of the stores: what one refresh costs in storage — take the refresh lock,
-//! load, save, release — and a plain load. File and SQLite stores write through to disk (fsync);
+//! load, save, release — a plain load, and a `NoWait` lock meeting a held lock (`Busy`). File and SQLite stores write through to disk (fsync);
 //! the database stores run when their local server is reachable and are skipped otherwise.
 
 use std::hint::black_box;
@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use zoho_oauth::core::{DataCenter, Environment, Instant, Secret, TokenSet};
-use zoho_oauth::file_store::FileStore;
-use zoho_oauth::{CredentialKey, TokenStore};
+use zoho_oauth::{CredentialKey, FileStore, LockWait, StoreError, TokenStore};
 use zoho_oauth_sqlite::SqliteStore;
 
 fn key() -> CredentialKey {
@@ -39,13 +38,26 @@ fn token() -> TokenSet {
     t
 }
 
+/// The lock wait of every benchmark: nothing else holds the lock.
+const WAIT: LockWait = LockWait::AtMost(Duration::from_secs(10));
+
+/// Save or (with `None`) delete under the lock, the only way the trait allows.
+fn change(store: &dyn TokenStore, token: Option<&TokenSet>) -> Result<(), StoreError> {
+    let mut locked = store.lock(&key(), WAIT)?;
+    match token {
+        Some(t) => locked.save(t)?,
+        None => drop(locked.delete()?),
+    }
+    locked.release()
+}
+
 fn bench_store(c: &mut Criterion, name: &str, store: &dyn TokenStore) {
     let key = key();
     let token = token();
-    store.save(&key, &token).unwrap();
+    change(store, Some(&token)).unwrap();
     c.bench_function(&format!("{name}: lock + load + save + release"), |b| {
         b.iter(|| {
-            let mut locked = store.lock(&key).unwrap();
+            let mut locked = store.lock(&key, WAIT).unwrap();
             let loaded = locked.load().unwrap();
             locked.save(black_box(&token)).unwrap();
             locked.release().unwrap();
@@ -55,6 +67,19 @@ fn bench_store(c: &mut Criterion, name: &str, store: &dyn TokenStore) {
     c.bench_function(&format!("{name}: load"), |b| {
         b.iter(|| store.load(black_box(&key)).unwrap().is_some())
     });
+    // What a caller that can serve a still-valid token pays to learn that another holds the
+    // lock (the holder's lookup included, where the store names it).
+    let held = store.lock(&key, WAIT).unwrap();
+    c.bench_function(
+        &format!("{name}: lock with NoWait while held (Busy)"),
+        |b| {
+            b.iter(|| {
+                let busy = store.lock(black_box(&key), LockWait::NoWait);
+                assert!(matches!(busy, Err(StoreError::Busy(_))));
+            })
+        },
+    );
+    drop(held);
 }
 
 pub fn benches(c: &mut Criterion) {
@@ -66,14 +91,14 @@ pub fn benches(c: &mut Criterion) {
     match zoho_oauth_postgres::PostgresStore::connect("postgres://postgres@127.0.0.1:5432/test") {
         Ok(pg) => {
             bench_store(c, "PostgresStore", &pg);
-            let _ = pg.delete(&key());
+            let _ = change(&pg, None);
         }
         Err(e) => eprintln!("PostgresStore skipped: {e}"),
     }
     match zoho_oauth_mysql::MysqlStore::connect("mysql://root@127.0.0.1:3306/test") {
         Ok(my) => {
             bench_store(c, "MysqlStore", &my);
-            let _ = my.delete(&key());
+            let _ = change(&my, None);
         }
         Err(e) => eprintln!("MysqlStore skipped: {e}"),
     }

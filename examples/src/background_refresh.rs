@@ -57,7 +57,7 @@ pub fn run_on(backend: &Backend) -> Outcome {
         .recv_timeout(wait)
         .map_err(|_| "no background refresh before the token expired")?;
     // Returns once the refresher has stored and published the new token.
-    let new = client.refresh(&user, false)?;
+    let new = client.refresh(&user, false)?.token;
     refresher.stop(); // or drop it: both stop the thread and wait for it
     Ok(format!(
         "the background refresher got HTTP {status}; new token: {}, valid {}s longer",

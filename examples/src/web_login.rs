@@ -1,7 +1,7 @@
 //! The `web_login` example: "Login with Zoho" for several users of one application, each stored
 //! side by side under the e-mail Zoho reports for them.
 
-use zoho_oauth::file_store::FileStore;
+use zoho_oauth::FileStore;
 use zoho_oauth::Method;
 use zoho_oauth_emulator::{Consent, UserSpec};
 use zoho_oauth_ureq::UreqTransport;
@@ -44,7 +44,8 @@ pub fn run_on(backend: &Backend) -> Outcome {
         // 2. Zoho redirects the browser to `redirect_uri?code=…&state=…&accounts-server=…`.
         let callback = backend.browse(&login.url)?;
         // 3. Check the state, exchange the code, ask Zoho who this is, store the tokens.
-        let (key, token) = client.complete_login(&login, &callback, None)?;
+        let zoho_oauth::Exchanged { key, token, .. } =
+            client.complete_login(&login, &callback, None)?;
         println!("logged in {}: {token}", key.user);
     }
 

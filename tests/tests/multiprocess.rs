@@ -6,14 +6,12 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use zoho_oauth::Client;
 use zoho_oauth_core::{Instant, TokenSet};
-use zoho_oauth_e2e::{Fleet, StoreSpec, WorkerArgs};
+use zoho_oauth_e2e::{seed, Fleet, Op, StoreSpec, WorkerCommand};
 use zoho_oauth_emulator::{
-    Config, DataCenter, Emulator, Fault, SelfClientCode, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
+    Config, DataCenter, Emulator, Fault, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
     DEFAULT_USER_EMAIL,
 };
-use zoho_oauth_ureq::UreqTransport;
 
 const WORKERS: usize = 16;
 const TRIALS: usize = 3;
@@ -31,19 +29,12 @@ fn now() -> Instant {
 /// Seeds `store` with a Self Client exchange, then backdates the stored access token so that it
 /// expired a second ago (the refresh token kept). Returns the stored set as left for the workers.
 fn seed_expired(emu: &Emulator, accounts: &str, store: &StoreSpec) -> TokenSet {
-    let client = Client::builder(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
-        .accounts_origin(accounts)
-        .store_arc(store.open().expect("open the store").into())
-        .transport(UreqTransport::new())
-        .build()
-        .expect("build the seeding client");
-    let code = emu
-        .mint_self_client_code(&SelfClientCode::default())
-        .expect("mint a code");
-    client
-        .exchange_grant(DEFAULT_USER_EMAIL, &code)
-        .expect("exchange the code");
-    let key = client.key(DEFAULT_USER_EMAIL);
+    let client = seed::client(
+        accounts,
+        store.open().expect("open the store").into(),
+        Duration::ZERO,
+    );
+    let key = seed::exchange(emu, &client, DEFAULT_USER_EMAIL);
     drop(client);
 
     let store = store.open().expect("reopen the store");
@@ -55,7 +46,11 @@ fn seed_expired(emu: &Emulator, accounts: &str, store: &StoreSpec) -> TokenSet {
     let lifetime = token.expires_at.saturating_duration_since(token.issued_at);
     token.expires_at = now().saturating_sub(Duration::from_secs(1));
     token.issued_at = token.expires_at.saturating_sub(lifetime);
-    store.save(&key, &token).expect("save the expired set");
+    let mut locked = store
+        .lock(&key, zoho_oauth::LockWait::NoWait)
+        .expect("nobody else holds it");
+    locked.save(&token).expect("save the expired set");
+    locked.release().expect("commit");
     token
 }
 
@@ -71,20 +66,22 @@ fn trial(store: &StoreSpec, n: usize, fault: Option<Fault>) {
         emu.queue_fault(fault, 1);
     }
 
-    let args = WorkerArgs {
+    let command = WorkerCommand {
         store: store.clone(),
-        accounts,
+        accounts: accounts.clone(),
         client_id: DEFAULT_CLIENT_ID.to_owned(),
         client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
-        user: DEFAULT_USER_EMAIL.to_owned(),
+        op: Op::Token(DEFAULT_USER_EMAIL.to_owned()),
+        code: None,
+        clock_offset: Duration::ZERO,
+        pause_at: None,
     };
     let fleet = Fleet::spawn(
         env!("CARGO_BIN_EXE_e2e-worker").as_ref(),
-        &args,
-        WORKERS,
+        &vec![command; WORKERS],
         FLEET_LIMIT,
     );
-    let outcomes = fleet.release();
+    let outcomes = fleet.release_and_wait();
 
     // Every process succeeded.
     for (i, o) in outcomes.iter().enumerate() {
@@ -110,9 +107,9 @@ fn trial(store: &StoreSpec, n: usize, fault: Option<Fault>) {
         "trial {n}, {fault:?}: {counters:?}"
     );
     // All printed the same, new token.
-    let printed: BTreeSet<&str> = outcomes.iter().filter_map(|o| o.token.as_deref()).collect();
+    let printed: BTreeSet<&str> = outcomes.iter().filter_map(|o| o.token()).collect();
     assert_eq!(
-        outcomes.iter().filter(|o| o.token.is_some()).count(),
+        outcomes.iter().filter(|o| o.token().is_some()).count(),
         WORKERS,
         "trial {n}"
     );
@@ -130,12 +127,7 @@ fn trial(store: &StoreSpec, n: usize, fault: Option<Fault>) {
     );
 
     // The store is intact: it loads, keeps the refresh token, and holds the printed access token.
-    let key = Client::builder(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
-        .accounts_origin(&args.accounts)
-        .transport(UreqTransport::new())
-        .build()
-        .expect("build a client for the key")
-        .key(DEFAULT_USER_EMAIL);
+    let key = seed::key(&accounts, DEFAULT_USER_EMAIL);
     let stored = store
         .open()
         .expect("reopen")
@@ -143,8 +135,8 @@ fn trial(store: &StoreSpec, n: usize, fault: Option<Fault>) {
         .expect("load")
         .expect("still stored");
     assert_eq!(
-        stored.refresh_token.expose(),
-        seeded.refresh_token.expose(),
+        stored.refresh_token.as_ref().unwrap().expose(),
+        seeded.refresh_token.as_ref().unwrap().expose(),
         "trial {n}"
     );
     assert_eq!(
