@@ -1,7 +1,7 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 //! Criterion benchmarks of the stores: what one refresh costs in storage — take the refresh lock,
 //! load, save, release — a plain load, and a `NoWait` lock meeting a held lock (`Busy`). File and SQLite stores write through to disk (fsync);
-//! the database stores run when their local server is reachable and are skipped otherwise.
+//! the database and Redis stores run when their local server is reachable and are skipped otherwise.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -101,6 +101,17 @@ pub fn benches(c: &mut Criterion) {
             let _ = change(&my, None);
         }
         Err(e) => eprintln!("MysqlStore skipped: {e}"),
+    }
+    // A prefix of its own, so that the benchmark never meets another program's keys.
+    match zoho_oauth_redis::RedisStore::builder("redis://127.0.0.1:6379/0")
+        .prefix("zoho-oauth-bench")
+        .connect()
+    {
+        Ok(redis) => {
+            bench_store(c, "RedisStore", &redis);
+            let _ = change(&redis, None);
+        }
+        Err(e) => eprintln!("RedisStore skipped: {e}"),
     }
 }
 
