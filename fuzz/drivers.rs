@@ -10,11 +10,13 @@ use core::time::Duration;
 use zoho_oauth_core::authorize::{self, AccessType, AuthorizeParams, Prompt};
 use zoho_oauth_core::form;
 use zoho_oauth_core::machine::{State, WaitReason};
-use zoho_oauth_core::response::{self, ApiVerdict, Fault, Flow, ReAuthReason, Verdict};
+use zoho_oauth_core::pkce::CodeVerifier;
+use zoho_oauth_core::response::{self, ApiVerdict, Fault, Flow, ReAuthReason, Revocation, Verdict};
 use zoho_oauth_core::secret::is_token_text;
-use zoho_oauth_core::token::MintLog;
+use zoho_oauth_core::token::{age_known, GrantKind, MintLog, PauseReason, CLOCK_SKEW_TOLERANCE};
 use zoho_oauth_core::{
     Config, Credentials, DataCenter, Event, Instant, Machine, Origin, Poll, RequestKind, TokenSet,
+    MAX_ACCESS_TOKEN_LIFETIME, MIN_ACCESS_TOKEN_LIFETIME,
 };
 
 /// Reads the fuzzer's bytes as a stream of small decisions; past the end every read is zero, so
@@ -107,13 +109,13 @@ fn check_refusal(verdict: &Verdict, status: u16) {
     );
 }
 
-/// The first two bytes are the HTTP status (big-endian), the rest the body; both flows.
+/// The first two bytes are the HTTP status (big-endian), the rest the body; every flow.
 ///
 /// A grant has a non-empty access token; the tokens are visible ASCII and `api_domain` has no
 /// control character or blank (they go into header lines); every error displays.
 pub fn parse_token(data: &[u8]) {
     let (status, body) = status_and_body(data);
-    for flow in [Flow::Exchange, Flow::Refresh] {
+    for flow in [Flow::Exchange, Flow::Refresh, Flow::ClientCredentials] {
         match response::parse_token(flow, status, body) {
             Ok(grant) => {
                 let access = grant.access_token.expose();
@@ -202,19 +204,35 @@ pub fn token_decode(data: &[u8]) {
 
 /// The first two bytes are the HTTP status, the rest the body of a revoke answer.
 ///
-/// `Ok` only for a JSON object; every error displays and names the response's own status.
+/// `Ok` only for a JSON object: `Revoked` only when it says `success`, `AlreadyGone` only when it
+/// names `invalid_token` or `invalid_code`; every error displays and names the response's own
+/// status.
 pub fn parse_revoke(data: &[u8]) {
     let (status, body) = status_and_body(data);
     match response::parse_revoke(status, body) {
-        // (A UTF-8 byte order mark may precede it.)
-        Ok(()) => assert_eq!(
-            body.strip_prefix(b"\xEF\xBB\xBF")
-                .unwrap_or(body)
-                .trim_ascii_start()
-                .first(),
-            Some(&b'{'),
-            "a revoke succeeded without a JSON object"
-        ),
+        Ok(revocation) => {
+            // (A UTF-8 byte order mark may precede it.)
+            assert_eq!(
+                body.strip_prefix(b"\xEF\xBB\xBF")
+                    .unwrap_or(body)
+                    .trim_ascii_start()
+                    .first(),
+                Some(&b'{'),
+                "a revoke succeeded without a JSON object"
+            );
+            let lower = body.to_ascii_lowercase();
+            let names = |word: &[u8]| lower.windows(word.len()).any(|w| w == word);
+            match revocation {
+                Revocation::Revoked => {
+                    assert!(names(b"success"), "revoked without a success status")
+                }
+                Revocation::AlreadyGone => assert!(
+                    names(b"invalid_token") || names(b"invalid_code"),
+                    "already gone without invalid_token or invalid_code"
+                ),
+                _ => {}
+            }
+        }
         Err(verdict) => check_refusal(&verdict, status),
     }
 }
@@ -278,6 +296,14 @@ pub fn authorization_url(data: &[u8]) {
         2 => Origin::custom("http://127.0.0.1:40123").expect("valid origin"),
         _ => Origin::custom("https://accounts.example.test").expect("valid origin"),
     };
+    // Bit 4 adds a PKCE challenge (of a verifier made from the code's bytes, padded to 32).
+    let mut random = [0x5Au8; 32];
+    for (r, c) in random.iter_mut().zip(code.bytes()) {
+        *r ^= c;
+    }
+    let challenge = CodeVerifier::from_random(&random)
+        .expect("32 bytes make a verifier")
+        .challenge();
     let params = AuthorizeParams {
         client_id,
         redirect_uri,
@@ -289,6 +315,7 @@ pub fn authorization_url(data: &[u8]) {
         },
         prompt: (flags & 8 != 0).then_some(Prompt::Consent),
         state,
+        code_challenge: (flags & 16 != 0).then_some(&challenge),
     };
     let mut small = vec![0xAAu8; usize::from(flags >> 4) * 8];
     let url = match authorize::authorization_url(&mut small, &accounts, &params) {
@@ -330,6 +357,9 @@ pub fn authorization_url(data: &[u8]) {
     if params.prompt.is_some() {
         expected_keys.push("prompt");
     }
+    if params.code_challenge.is_some() {
+        expected_keys.extend(["code_challenge", "code_challenge_method"]);
+    }
     expected_keys.push("state");
     assert_eq!(
         keys, expected_keys,
@@ -340,6 +370,10 @@ pub fn authorization_url(data: &[u8]) {
     assert_eq!(decode(value("redirect_uri")), redirect_uri);
     assert_eq!(decode(value("state")), state);
     assert_eq!(value("access_type"), params.access_type.as_str());
+    if let Some(challenge) = params.code_challenge {
+        assert_eq!(value("code_challenge"), challenge.as_str());
+        assert_eq!(value("code_challenge_method"), "S256");
+    }
     let raw_scopes = value("scope");
     let back: Vec<String> = if raw_scopes.is_empty() {
         Vec::new()
@@ -636,10 +670,17 @@ fn zoho_answer(input: &mut Input<'_>, serial: u32) -> (u16, Vec<u8>, Expect) {
         "https:\\/\\/www.zohoapis.eu",
         "https://www.zohoapis.com.cn",
     ][usize::from(pick >> 4) % 3];
-    let grant = |refresh: Option<&str>, lifetime: Duration| Expect::Grant {
-        access: access.clone(),
-        refresh: refresh.map(str::to_owned),
-        lifetime,
+    // A lifetime outside Zoho's range is refused (`Verdict::LifetimeOutOfRange`).
+    let grant = |refresh: Option<&str>, lifetime: Duration| {
+        if (MIN_ACCESS_TOKEN_LIFETIME..=MAX_ACCESS_TOKEN_LIFETIME).contains(&lifetime) {
+            Expect::Grant {
+                access: access.clone(),
+                refresh: refresh.map(str::to_owned),
+                lifetime,
+            }
+        } else {
+            Expect::Refusal
+        }
     };
     match kind % 14 {
         // An exchange's answer, with the refresh token.
@@ -731,10 +772,15 @@ struct Model {
     maybe_forced: bool,
     /// No request may go out before this (a backoff's shortest delay, or the throttle's wait).
     quiet_until: Option<Instant>,
+    /// The longest that pause can be (`throttle_wait` or `backoff_max`): a pause ending further
+    /// ahead than that plus `CLOCK_SKEW_TOLERANCE` was recorded by a clock running ahead (or the
+    /// clock stepped back since), and the machine deliberately disregards it (`Config::pause_at`).
+    quiet_longest: Duration,
     /// `invalid_code` on a refresh and nothing given since: no refresh may go out.
     refresh_refused: bool,
-    /// The access token last handed out and its expiry: handed out until then unless replaced.
-    current: Option<(String, Instant)>,
+    /// The access token last handed out, its issue time and its expiry: handed out until then
+    /// unless replaced (or the clock moved so far back that its age is unknown).
+    current: Option<(String, Instant, Instant)>,
     /// Mint times of the current refresh token (from the token set after a restore or an
     /// exchange, then every refresh).
     mints: Vec<u64>,
@@ -747,7 +793,7 @@ struct Model {
 
 impl Model {
     fn refresh_token(m: &Machine) -> Option<RefreshToken> {
-        m.token().map(|t| t.refresh_token.clone())
+        m.token().and_then(|t| t.refresh_token.clone())
     }
 
     /// After a mint, a restore or an exchange: the token the machine now hands out.
@@ -756,7 +802,7 @@ impl Model {
             t.access_token
                 .as_ref()
                 .filter(|a| !a.is_empty())
-                .map(|a| (a.expose().to_owned(), t.expires_at))
+                .map(|a| (a.expose().to_owned(), t.issued_at, t.expires_at))
         });
     }
 
@@ -775,7 +821,7 @@ impl Model {
         match poll {
             Poll::Send(_) => assert_eq!(wake, Some(now), "wake_at disagrees with poll"),
             Poll::Wait { until, .. } => assert_eq!(wake, until, "wake_at disagrees with poll"),
-            Poll::NeedsAuthorization | Poll::Empty => assert_eq!(wake, None),
+            Poll::NeedsAuthorization { .. } | Poll::Empty => assert_eq!(wake, None),
         }
         if self.in_flight.is_some() {
             assert_eq!(
@@ -799,12 +845,34 @@ impl Model {
         }
         if let Poll::Send(kind) = poll {
             if let Some(q) = self.quiet_until {
-                assert!(now >= q, "sent during a backoff or throttle pause");
+                let disregarded = q > now
+                    .saturating_add(self.quiet_longest)
+                    .saturating_add(CLOCK_SKEW_TOLERANCE);
+                assert!(
+                    now >= q || disregarded,
+                    "sent during a backoff or throttle pause"
+                );
             }
             if kind == RequestKind::Refresh {
                 assert!(
                     !self.refresh_refused,
                     "refreshed with a refused refresh token"
+                );
+            }
+            if kind != RequestKind::Exchange {
+                // A client-credentials credential is asked for again, never refreshed: it has
+                // no refresh token; a refresh token is always refreshed.
+                let token = m.token().expect("a mint needs a token set");
+                assert_eq!(
+                    kind == RequestKind::ClientCredentials,
+                    token.grant == GrantKind::ClientCredentials,
+                    "{kind:?} for a {:?} credential",
+                    token.grant
+                );
+                assert_eq!(
+                    token.refresh_token.is_none(),
+                    token.grant == GrantKind::ClientCredentials,
+                    "a refresh token where none belongs, or none where one does"
                 );
                 self.check_refresh_is_due(m);
                 self.check_budget_left();
@@ -817,14 +885,21 @@ impl Model {
         if self.quiet_until.is_some_and(|q| now >= q) {
             self.quiet_until = None;
         }
-        if poll == Poll::NeedsAuthorization {
+        if let Poll::NeedsAuthorization { reason } = poll {
+            assert_eq!(
+                Some(reason),
+                m.hold().reauthorize,
+                "asked for authorization for another reason than the one recorded"
+            );
             self.tally.needs_authorization += 1;
         }
         poll
     }
 
-    /// A refresh of a token that still works goes out only when forced or in the last `margin`
-    /// of its life, and never in the first half of it.
+    /// A refresh (or a client-credentials request) for a token that still works goes out only
+    /// when forced or in the last `margin + refresh_spread` of its life, and never in the first
+    /// half of it. (The spread, new with `Config::refresh_spread`, widens the margin by a share
+    /// fixed per credential.)
     fn check_refresh_is_due(&self, m: &Machine) {
         let token = m.token().expect("a refresh needs a token");
         if self.maybe_forced || token.access_token(self.now).is_none() {
@@ -835,7 +910,13 @@ impl Model {
             token.issued_at.as_millis(),
             token.expires_at.as_millis(),
         );
-        let margin = u64::try_from(self.config.refresh_margin.as_millis()).unwrap_or(u64::MAX);
+        let margin = u64::try_from(
+            self.config
+                .refresh_margin
+                .saturating_add(self.config.refresh_spread)
+                .as_millis(),
+        )
+        .unwrap_or(u64::MAX);
         assert!(
             now.saturating_sub(issued) >= expires.saturating_sub(issued) / 2,
             "refreshed in the first half of the token's life"
@@ -864,8 +945,30 @@ impl Model {
         let grant_type: &[u8] = match kind {
             RequestKind::Exchange => b"grant_type=authorization_code&",
             RequestKind::Refresh => b"grant_type=refresh_token&",
+            RequestKind::ClientCredentials => b"grant_type=client_credentials&",
         };
         assert!(request.body.starts_with(grant_type), "the wrong request");
+        if kind == RequestKind::ClientCredentials {
+            let token = m.token().expect("a client-credentials token set");
+            let body = core::str::from_utf8(request.body).expect("a form is ASCII");
+            assert!(
+                !body.contains("refresh_token"),
+                "a client-credentials request sent a refresh token"
+            );
+            assert!(
+                body.contains(&format!("&scope={}", token.scope))
+                    || token
+                        .scope
+                        .contains(|c: char| !c.is_ascii_alphanumeric() && c != '.' && c != ','),
+                "a client-credentials request without the credential's scopes"
+            );
+            if !token.soid.is_empty() {
+                assert!(
+                    body.ends_with(&format!("&soid={}", token.soid)),
+                    "the soid was lost"
+                );
+            }
+        }
         assert!(
             !self
                 .secrets
@@ -887,8 +990,10 @@ impl Model {
             assert_eq!(Some(access), token.access_token(now));
         }
         // Stale-while-revalidate: the token handed out stays until it expires or is replaced.
-        if let Some((access, expires_at)) = &self.current {
-            if now < *expires_at {
+        // (Unless its age became unknown: minted more than `CLOCK_SKEW_TOLERANCE` after `now`,
+        // i.e. the clock stepped back or ran ahead at the mint. New with the clock-skew rule.)
+        if let Some((access, issued_at, expires_at)) = &self.current {
+            if now < *expires_at && age_known(*issued_at, now) {
                 assert_eq!(
                     m.access_token(now),
                     Some(access.as_str()),
@@ -900,8 +1005,16 @@ impl Model {
             let kept = &m.token().expect("the refresh token was lost").refresh_token;
             if !replaced {
                 assert!(
-                    *kept == refresh,
+                    kept.as_ref() == Some(&refresh),
                     "the refresh token changed without a new one"
+                );
+            }
+        }
+        if let Some(token) = m.token() {
+            if token.grant == GrantKind::ClientCredentials {
+                assert!(
+                    token.refresh_token.is_none(),
+                    "a client-credentials credential gained a refresh token"
                 );
             }
         }
@@ -921,14 +1034,16 @@ impl Model {
 
     /// A refresh goes out only while fewer than the budget of mints are in the rolling window
     /// (as the machine counts them: `t + window > now`, so after the clock stepped back, mints
-    /// "in the future" count too).
+    /// "in the future" count too — up to `CLOCK_SKEW_TOLERANCE` ahead of `now`; mints further
+    /// ahead have an unknown real time and are left out, a rule new with the clock-skew work).
     fn check_budget_left(&self) {
         let (window, budget) = self.window_and_budget();
         let now = self.now.as_millis();
+        let skew = u64::try_from(CLOCK_SKEW_TOLERANCE.as_millis()).expect("small");
         let recent = self
             .mints
             .iter()
-            .filter(|&&t| t.saturating_add(window) > now)
+            .filter(|&&t| t.saturating_add(window) > now && t <= now.saturating_add(skew))
             .count();
         assert!(
             recent < budget,
@@ -978,12 +1093,14 @@ impl Model {
             Verdict::Throttled | Verdict::TooManyGrantCodes => {
                 self.tally.throttled += 1;
                 self.quiet_until = Some(now.saturating_add(self.config.throttle_wait));
+                self.quiet_longest = self.config.throttle_wait;
             }
             _ => {
                 let shortest = self.config.backoff_initial.min(self.config.backoff_max) / 2;
                 let shortest =
                     Duration::from_millis(u64::try_from(shortest.as_millis()).unwrap_or(u64::MAX));
                 self.quiet_until = Some(now.saturating_add(shortest));
+                self.quiet_longest = self.config.backoff_max;
                 self.tally.backed_off += 1;
             }
         }
@@ -998,6 +1115,8 @@ fn config(input: &mut Input<'_>) -> Config {
     }
     let secs = |b: u8| Duration::from_secs(u64::from(b) * u64::from(b));
     Config {
+        // The spread comes from the choice byte itself, so that older scripts keep their layout.
+        refresh_spread: secs(choice & 0x3f),
         refresh_margin: secs(input.byte()),
         budget_mints: usize::from(input.byte() % 13),
         budget_window: secs(input.byte()),
@@ -1018,7 +1137,7 @@ fn token_to_restore(
     let arg = input.byte();
     let offset = Duration::from_secs(u64::from(arg) * u64::from(arg));
     let current = m.token().cloned();
-    Some(match choice % 7 {
+    Some(match choice % 8 {
         // What the store holds is what the machine holds.
         0 => current?,
         // The store lost the access token.
@@ -1084,6 +1203,27 @@ fn token_to_restore(
             }
             t
         }
+        // A client-credentials credential (no refresh token: asked for again when due), with
+        // or without a `soid`, sometimes with an access token already.
+        7 => {
+            let soid = ["ZohoCRM.600001234", ""][usize::from(arg & 1)];
+            let mut t =
+                TokenSet::client_credentials("ZohoCRM.modules.ALL,ZohoCRM.settings.READ", soid)
+                    .expect("fits");
+            if arg & 2 != 0 {
+                t.access_token = Some(
+                    zoho_oauth_core::Secret::new(
+                        "access_token",
+                        &format!("1000.client{serial:08x}"),
+                    )
+                    .expect("fits"),
+                );
+                t.issued_at = now.saturating_sub(offset);
+                t.expires_at = t.issued_at.saturating_add(Duration::from_secs(3600));
+                t.mints.record(t.issued_at);
+            }
+            t
+        }
         // Through the store's byte encoding.
         _ => {
             let t = current?;
@@ -1116,6 +1256,8 @@ pub fn machine(data: &[u8]) {
 pub struct Tally {
     pub exchanged: usize,
     pub refreshed: usize,
+    /// Client-credentials mints.
+    pub minted: usize,
     pub refresh_refused: usize,
     pub throttled: usize,
     pub backed_off: usize,
@@ -1153,6 +1295,7 @@ pub fn machine_tally(data: &[u8]) -> Tally {
         sent_at: Instant::from_millis(start),
         maybe_forced: false,
         quiet_until: None,
+        quiet_longest: Duration::ZERO,
         refresh_refused: false,
         current: None,
         mints: Vec::new(),
@@ -1260,7 +1403,15 @@ pub fn machine_tally(data: &[u8]) -> Tally {
                         .access_token
                         .as_ref()
                         .is_some_and(|a| !is_token_text(a.expose().as_bytes()));
+                    let other_refresh_token = m
+                        .token()
+                        .is_some_and(|t| t.refresh_token != token.refresh_token);
                     m.restore(token);
+                    // A restore of another credential forgets the request in flight: its answer
+                    // belongs to neither.
+                    if other_refresh_token {
+                        model.in_flight = None;
+                    }
                     if injected {
                         assert!(
                             m.token().expect("restored").access_token.is_none(),
@@ -1273,6 +1424,15 @@ pub fn machine_tally(data: &[u8]) -> Tally {
                     model.flight_after_restore = false;
                     model.adopt_current(&m);
                     model.adopt_mints(&m);
+                    // The wait state travels with the token set: the restored one's pause is the
+                    // one that holds now (as the machine honours it: not one recorded by a clock
+                    // far ahead).
+                    let pause = config.pause_at(m.hold(), model.now);
+                    model.quiet_until = pause.map(|(until, _)| until);
+                    model.quiet_longest = match pause {
+                        Some((_, PauseReason::Throttled)) => config.throttle_wait,
+                        _ => config.backoff_max,
+                    };
                 }
             }
             // Nothing to do before wake_at; no secret in Debug.
@@ -1349,6 +1509,7 @@ fn answer(
                 match kind {
                     RequestKind::Exchange => Event::Exchanged,
                     RequestKind::Refresh => Event::Refreshed,
+                    RequestKind::ClientCredentials => Event::Minted,
                 }
             );
             model.maybe_forced = false;
@@ -1373,7 +1534,10 @@ fn answer(
                     "wrong expiry"
                 );
                 if let (Some(refresh), RequestKind::Exchange) = (refresh, kind) {
-                    assert_eq!(token.refresh_token.expose(), refresh);
+                    assert_eq!(
+                        token.refresh_token.as_ref().map(|r| r.expose()),
+                        Some(refresh.as_str())
+                    );
                 }
             }
             model.adopt_current(m);
@@ -1381,6 +1545,15 @@ fn answer(
                 Event::Refreshed => {
                     model.tally.refreshed += 1;
                     model.record_mint();
+                }
+                Event::Minted => {
+                    model.tally.minted += 1;
+                    model.record_mint();
+                    assert!(
+                        token.refresh_token.is_none()
+                            && token.grant == GrantKind::ClientCredentials,
+                        "a client-credentials mint for a credential with a refresh token"
+                    );
                 }
                 Event::Exchanged => {
                     model.tally.exchanged += 1;

@@ -93,6 +93,7 @@ fn the_machine_seeds_hold_and_reach_every_path() {
     };
     reached("an exchange", |t| t.exchanged);
     reached("a refresh", |t| t.refreshed);
+    reached("a client-credentials mint", |t| t.minted);
     reached("a refused refresh token", |t| t.refresh_refused);
     reached("a throttle", |t| t.throttled);
     reached("a backoff", |t| t.backed_off);
