@@ -1578,3 +1578,557 @@ fn answer(
         }
     }
 }
+
+/// Base64url without padding, written here rather than taken from the crate under test.
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// RFC 7636's verifier alphabet.
+fn is_verifier_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// PKCE: the input as random bytes for `CodeVerifier::from_random` and as a saved verifier for
+/// `CodeVerifier::new`.
+///
+/// A verifier from 32–96 bytes is their base64url (43–128 characters of the RFC 7636 alphabet)
+/// and is taken back by `new`; any other length is refused with that length. `new` accepts
+/// exactly the RFC 7636 verifiers. Every challenge is base64url-no-pad of the SHA-256 of the
+/// verifier (43 characters); the authorization URL carries it with `code_challenge_method=S256`
+/// and never the verifier; the exchange carries the verifier; `Debug` never shows it.
+pub fn pkce(data: &[u8]) {
+    use sha2::{Digest, Sha256};
+    use zoho_oauth_core::pkce::{PkceError, MAX_RANDOM_BYTES, MIN_RANDOM_BYTES};
+
+    let check = |verifier: &CodeVerifier| {
+        let text = verifier.expose();
+        assert!(
+            (43..=128).contains(&text.len()),
+            "a verifier of {} characters",
+            text.len()
+        );
+        assert!(
+            text.bytes().all(is_verifier_char),
+            "a verifier outside the RFC 7636 alphabet"
+        );
+        let challenge = verifier.challenge();
+        assert_eq!(
+            challenge.as_str(),
+            base64url(&Sha256::digest(text.as_bytes())),
+            "the challenge is not BASE64URL(SHA256(verifier))"
+        );
+        assert_eq!(challenge.as_str().len(), 43);
+        assert_eq!(challenge.to_string(), challenge.as_str());
+        if text.len() > 8 {
+            assert!(
+                !format!("{verifier:?}").contains(text),
+                "a verifier in Debug"
+            );
+        }
+        // The authorization URL carries the challenge, never the verifier.
+        let us = Origin::Zoho(DataCenter::Us);
+        let params = AuthorizeParams {
+            client_id: "1000.9Y3A0SDKWXM2P7QH1LZ4TV8NBF6CJR",
+            redirect_uri: "http://127.0.0.1:8765/callback",
+            scopes: &["ZohoCRM.modules.ALL"],
+            access_type: AccessType::Offline,
+            prompt: None,
+            state: "k3y",
+            code_challenge: Some(&challenge),
+        };
+        let mut buf = [0u8; 1024];
+        let url = authorize::authorization_url(&mut buf, &us, &params).expect("1 KiB suffices");
+        let carried = format!(
+            "&code_challenge={}&code_challenge_method=S256&",
+            challenge.as_str()
+        );
+        assert!(
+            url.contains(&carried),
+            "the URL does not carry the challenge"
+        );
+        assert!(!url.contains(text), "the verifier in the authorization URL");
+        // The exchange carries the verifier.
+        let mut buf = [0u8; 2048];
+        let req = zoho_oauth_core::request::exchange(
+            &mut buf,
+            &us,
+            "1000.9Y3A0SDKWXM2P7QH1LZ4TV8NBF6CJR",
+            CLIENT_SECRET,
+            GRANT_CODE,
+            Some("http://127.0.0.1:8765/callback"),
+            Some(text),
+        )
+        .expect("2 KiB suffice");
+        assert!(
+            req.body
+                .ends_with(format!("&code_verifier={text}").as_bytes()),
+            "the exchange does not end with the verifier"
+        );
+    };
+
+    match CodeVerifier::from_random(data) {
+        Ok(verifier) => {
+            assert!((MIN_RANDOM_BYTES..=MAX_RANDOM_BYTES).contains(&data.len()));
+            assert_eq!(
+                verifier.expose(),
+                base64url(data),
+                "the verifier is not base64url of the bytes"
+            );
+            assert_eq!(CodeVerifier::new(verifier.expose()), Ok(verifier.clone()));
+            check(&verifier);
+        }
+        Err(e) => {
+            assert!(
+                !(MIN_RANDOM_BYTES..=MAX_RANDOM_BYTES).contains(&data.len()),
+                "{e:?}"
+            );
+            assert_eq!(e, PkceError::RandomLength { given: data.len() });
+            assert!(display_len(&e) > 0);
+        }
+    }
+    let Ok(text) = core::str::from_utf8(data) else {
+        return;
+    };
+    let valid = (43..=128).contains(&text.len()) && text.bytes().all(is_verifier_char);
+    match CodeVerifier::new(text) {
+        Ok(verifier) => {
+            assert!(valid, "a verifier outside RFC 7636 was taken back");
+            assert_eq!(verifier.expose(), text);
+            check(&verifier);
+        }
+        Err(e) => {
+            assert!(!valid, "an RFC 7636 verifier was refused");
+            assert_eq!(e, PkceError::BadVerifier);
+        }
+    }
+}
+
+/// The device code the device driver's generated answers carry.
+const DEVICE_CODE: &str = "1004.71c4b3d036cbcc5ca5e6f26e4ac0ef11.3a141ff0e7fb15cbf8fc83113b10ec6e";
+
+/// A device-flow poll answer chosen by the script, and what it must be read as.
+enum DeviceExpect {
+    Granted,
+    Pending,
+    SlowDown,
+    Throttled,
+    OtherDc(DataCenter),
+    ForeignDc,
+    Denied,
+    Expired,
+    /// A fault: the flow keeps polling.
+    Fault,
+    /// Not known in advance.
+    Unknown,
+}
+
+fn device_answer(input: &mut Input<'_>, serial: u32) -> (u16, Vec<u8>, DeviceExpect) {
+    let kind = input.byte();
+    let pick = input.byte();
+    let status = if pick & 1 == 0 { 200 } else { 400 };
+    let dc = DataCenter::ALL[usize::from(pick >> 1) % DataCenter::ALL.len()];
+    match kind % 12 {
+        0 => (status, br#"{"error":"authorization_pending"}"#.to_vec(), DeviceExpect::Pending),
+        1 => (status, br#"{"error":"slow_down"}"#.to_vec(), DeviceExpect::SlowDown),
+        2 => (
+            200,
+            format!(r#"{{"access_token":"1000.{serial:08x}.device","refresh_token":"1000.{serial:08x}.refresh","api_domain":"https://www.zohoapis.com","token_type":"Bearer","expires_in":3600}}"#).into_bytes(),
+            DeviceExpect::Granted,
+        ),
+        // `user_location` in any case.
+        3 => {
+            let code = dc.location_code();
+            let code = if pick & 0x80 != 0 { code.to_ascii_uppercase() } else { code.to_owned() };
+            (status, format!(r#"{{"error":"other_dc","user_location":"{code}"}}"#).into_bytes(), DeviceExpect::OtherDc(dc))
+        }
+        4 => {
+            let foreign = ["accounts.evil.example", "https://accounts.zoho.eu", "eu ", "xx", "e\\u0075", ""][usize::from(pick >> 1) % 6];
+            let expect = if foreign == "e\\u0075" { DeviceExpect::OtherDc(DataCenter::Eu) } else if foreign.is_empty() { DeviceExpect::Unknown } else { DeviceExpect::ForeignDc };
+            (status, format!(r#"{{"error":"other_dc","user_location":"{foreign}"}}"#).into_bytes(), expect)
+        }
+        5 => (status, br#"{"error":"access_denied"}"#.to_vec(), DeviceExpect::Denied),
+        6 => (status, br#"{"error":"expired"}"#.to_vec(), DeviceExpect::Expired),
+        7 => (
+            status,
+            br#"{"error":"Access Denied","error_description":"You have made too many requests continuously. Please try again after some time.","status":"failure"}"#.to_vec(),
+            DeviceExpect::Throttled,
+        ),
+        8 => (
+            [502, 503, 500, 200][usize::from(pick % 4)],
+            b"<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>".to_vec(),
+            DeviceExpect::Fault,
+        ),
+        9 => {
+            let body = br#"{"error":"authorization_pending"}"#;
+            (200, body[..usize::from(pick) % body.len()].to_vec(), DeviceExpect::Fault)
+        }
+        10 => (status, br#"{"error":"invalid_client"}"#.to_vec(), DeviceExpect::Unknown),
+        _ => (u16::from(pick) * 3, input.chunk().to_vec(), DeviceExpect::Unknown),
+    }
+}
+
+/// The device flow. Byte 0 picks what to fuzz:
+///
+/// - `% 4 == 0`: the rest is status + body of an initiation answer (`parse_initiation`): a
+///   success has non-empty codes and URL free of controls and blanks, and an interval and
+///   expiry read in seconds up to 1,000 s / 86,400 s and in milliseconds above.
+/// - `% 4 == 1`: the rest is status + body of a poll answer (`parse_poll`): `other_dc` only to a
+///   data centre of the table, named by the body's `user_location`; a grant checked as a token
+///   answer; every refusal displays.
+/// - `% 4 == 2`: an initiation built from the script in both unit conventions, which must read
+///   the same.
+/// - else: a `DeviceFlow` driven by arbitrary times and answers: never two polls within the
+///   floor (nor within the interval of the previous answer), never a poll at or past the
+///   expiry, `slow_down` and the throttle lengthen the interval by the step, the interval never
+///   shrinks below the floor, `other_dc` moves only to a table data centre (a foreign location
+///   is refused and moves nothing), an ended flow stays ended.
+pub fn device(data: &[u8]) {
+    use zoho_oauth_core::device;
+    let mut input = Input::new(data);
+    let mode = input.byte();
+    match mode % 4 {
+        0 => {
+            let (status, body) = status_and_body(input.rest());
+            match device::parse_initiation(status, body) {
+                Ok(a) => {
+                    assert!(!a.user_code.is_empty() && !a.verification_url.is_empty());
+                    assert!(!a.device_code.is_empty());
+                    for text in [
+                        a.user_code.as_str(),
+                        a.verification_url.as_str(),
+                        a.device_code.expose(),
+                    ] {
+                        assert!(
+                            !text.chars().any(|c| c.is_control() || c.is_whitespace()),
+                            "a control character or blank in {text:?}"
+                        );
+                    }
+                    if let Some(i) = a.interval {
+                        assert!(i.subsec_millis() == 0 || i > Duration::from_millis(1000));
+                    }
+                    let debug = format!("{a:?}");
+                    if a.device_code.len() > 8 {
+                        assert!(
+                            !debug.contains(a.device_code.expose()),
+                            "a device code in Debug"
+                        );
+                    }
+                }
+                Err(verdict) => check_refusal(&verdict, status),
+            }
+        }
+        1 => {
+            let (status, body) = status_and_body(input.rest());
+            match device::parse_poll(status, body) {
+                Ok(device::PollAnswer::OtherDataCenter(dc)) => {
+                    assert!(DataCenter::ALL.contains(&dc));
+                    let lower = String::from_utf8_lossy(body).to_ascii_lowercase();
+                    assert!(lower.contains("other_dc"), "other_dc without other_dc");
+                }
+                Ok(device::PollAnswer::Granted(grant)) => {
+                    assert!(is_token_text(grant.access_token.expose().as_bytes()));
+                    if let Some(r) = &grant.refresh_token {
+                        assert!(is_token_text(r.expose().as_bytes()));
+                    }
+                    if let Some(domain) = &grant.api_domain {
+                        assert!(!domain.chars().any(|c| c.is_control() || c.is_whitespace()));
+                    }
+                }
+                Ok(_) => {}
+                Err(verdict) => check_refusal(&verdict, status),
+            }
+        }
+        2 => {
+            let interval = u64::from(input.u16() % 1001);
+            let expires = u64::from(input.u32() % 86_401);
+            let seconds = format!(
+                r#"{{"user_code":"QW7K2PLM","device_code":"{DEVICE_CODE}","verification_url":"https:\/\/accounts.zoho.com\/oauth\/v3\/device","interval":{interval},"expires_in":{expires}}}"#
+            );
+            let millis = format!(
+                r#"{{"user_code":"QW7K2PLM","device_code":"{DEVICE_CODE}","verification_url":"https://accounts.zoho.com/oauth/v3/device","interval":{},"expires_in":{}}}"#,
+                interval * 1000,
+                expires * 1000
+            );
+            let s = device::parse_initiation(200, seconds.as_bytes()).expect("seconds parse");
+            assert_eq!(s.interval, Some(Duration::from_secs(interval)));
+            assert_eq!(s.expires_in, Duration::from_secs(expires));
+            let m = device::parse_initiation(200, millis.as_bytes()).expect("milliseconds parse");
+            // Milliseconds are recognised only above the thresholds: 1 s and 86.4 s read as
+            // 1,000 s and 86,400 s.
+            if interval > 1 {
+                assert_eq!(m.interval, s.interval, "the units of interval disagree");
+            }
+            if expires > 86 {
+                assert_eq!(
+                    m.expires_in, s.expires_in,
+                    "the units of expires_in disagree"
+                );
+            }
+            assert_eq!(m.user_code, s.user_code);
+            assert_eq!(m.verification_url, s.verification_url);
+        }
+        _ => device_flow(&mut input),
+    }
+}
+
+fn device_flow(input: &mut Input<'_>) {
+    use zoho_oauth_core::device::{
+        self, DeviceConfig, DeviceEnd, DeviceFlow, DevicePoll, PollAnswer,
+    };
+    let setup = input.byte();
+    let config = if setup & 1 == 0 {
+        DeviceConfig::default()
+    } else {
+        DeviceConfig {
+            poll_floor: Duration::from_millis(u64::from(input.u16()) * 10),
+            slow_down_step: Duration::from_millis(u64::from(input.u16()) * 10),
+        }
+    };
+    let start = [1_700_000_000_000u64, 0, u64::MAX - 4_000_000_000][usize::from(setup >> 1) % 3];
+    let interval_raw = u64::from(input.u16());
+    let expires_raw = u64::from(input.u32() % 200_000_000);
+    let body = format!(
+        r#"{{"user_code":"QW7K2PLM","device_code":"{DEVICE_CODE}","verification_url":"https://accounts.zoho.com/oauth/v3/device","interval":{interval_raw},"expires_in":{expires_raw}}}"#
+    );
+    let authorization = device::parse_initiation(200, body.as_bytes()).expect("a valid initiation");
+    let mut now = Instant::from_millis(start);
+    let us = Origin::Zoho(DataCenter::Us);
+    let mut flow = DeviceFlow::new(now, us.clone(), &authorization, config);
+    let expires_at = now.saturating_add(authorization.expires_in);
+    assert_eq!(flow.expires_at(), expires_at);
+    assert!(
+        flow.interval() >= config.poll_floor,
+        "an interval below the floor"
+    );
+    let mut interval = flow.interval();
+    let mut accounts = us;
+    // The earliest a poll may go: the floor after the previous one, and the interval after the
+    // previous answer (or the start).
+    let mut earliest = now.saturating_add(interval);
+    let mut last_sent: Option<Instant> = None;
+    let mut in_flight: Option<Instant> = None;
+    let mut ended: Option<DeviceEnd> = None;
+    let mut serial = 0u32;
+    while !input.is_empty() {
+        match input.byte() % 8 {
+            0 => {
+                let s = u64::from(input.byte());
+                now = now.saturating_add(Duration::from_secs(s * s));
+            }
+            1 => now = now.saturating_add(Duration::from_millis(u64::from(input.u16()))),
+            2 => {
+                let s = u64::from(input.byte());
+                now = now.saturating_sub(Duration::from_secs(s * s));
+            }
+            // Onto an edge: the earliest poll, the expiry, ±1 ms.
+            3 => {
+                let arg = input.byte();
+                let edge = if arg & 1 == 0 { earliest } else { expires_at };
+                now = match arg / 2 % 3 {
+                    0 => edge,
+                    1 => edge.saturating_sub(Duration::from_millis(1)),
+                    _ => edge.saturating_add(Duration::from_millis(1)),
+                };
+            }
+            // Poll, and answer a Send at once (or later, op 5/6).
+            4 | 5 => {
+                let poll = flow.poll(now);
+                match (poll, ended) {
+                    (DevicePoll::Done(end), Some(e)) => {
+                        assert_eq!(end, e, "an ended flow changed its end")
+                    }
+                    (_, Some(e)) => panic!("an ended flow ({e:?}) answered {poll:?}"),
+                    (DevicePoll::Done(DeviceEnd::Expired), None) => {
+                        assert!(in_flight.is_none());
+                        assert!(now >= expires_at, "expired before the expiry");
+                        ended = Some(DeviceEnd::Expired);
+                    }
+                    (DevicePoll::Done(end), None) => panic!("ended ({end:?}) without an answer"),
+                    (DevicePoll::Wait { until: None }, _) => {
+                        assert!(
+                            in_flight.is_some(),
+                            "waiting for an answer with none in flight"
+                        )
+                    }
+                    (DevicePoll::Wait { until: Some(until) }, _) => {
+                        assert!(in_flight.is_none(), "a wait with an end while in flight");
+                        assert!(until > now, "a wait that is already over");
+                        assert!(until <= expires_at, "a wait past the expiry");
+                        assert!(now < expires_at);
+                    }
+                    (DevicePoll::Send, None) => {
+                        assert!(in_flight.is_none(), "two polls in flight");
+                        assert!(now < expires_at, "a poll at or past the expiry");
+                        assert!(now >= earliest, "a poll before the interval was over");
+                        if let Some(prev) = last_sent {
+                            assert!(
+                                now >= prev.saturating_add(config.poll_floor),
+                                "two polls within the floor"
+                            );
+                        }
+                        in_flight = Some(now);
+                        last_sent = Some(now);
+                        let mut small = [0xAAu8; 32];
+                        assert!(flow
+                            .write_request(&mut small, "1000.ID", CLIENT_SECRET)
+                            .is_err());
+                        assert!(small.iter().all(|b| *b == 0xAA), "a refused render wrote");
+                        let mut buf = [0u8; 1024];
+                        let req = flow
+                            .write_request(&mut buf, "1000.ID", CLIENT_SECRET)
+                            .expect("1 KiB suffices");
+                        assert_eq!(
+                            req.url,
+                            format!("{}/oauth/v3/device/token", accounts.as_str())
+                        );
+                        assert!(req.body.starts_with(b"grant_type=device_token&"));
+                        assert!(!req.url.contains(CLIENT_SECRET) && !req.url.contains(DEVICE_CODE));
+                    }
+                }
+                if poll == DevicePoll::Send && input.byte() & 1 == 0 {
+                    serial += 1;
+                    device_answer_to(
+                        &mut flow,
+                        input,
+                        serial,
+                        now,
+                        &mut in_flight,
+                        &mut interval,
+                        &mut earliest,
+                        &mut accounts,
+                        &mut ended,
+                        config,
+                    );
+                }
+            }
+            6 => {
+                serial += 1;
+                device_answer_to(
+                    &mut flow,
+                    input,
+                    serial,
+                    now,
+                    &mut in_flight,
+                    &mut interval,
+                    &mut earliest,
+                    &mut accounts,
+                    &mut ended,
+                    config,
+                );
+            }
+            _ => {
+                let verdict = flow.handle_transport_error(now);
+                match in_flight.take() {
+                    Some(sent) => {
+                        assert_eq!(verdict, Verdict::Retryable(Fault::Transport));
+                        earliest = sent.max(now).saturating_add(interval);
+                    }
+                    None => assert_eq!(verdict, Verdict::NotInFlight),
+                }
+            }
+        }
+        assert_eq!(
+            flow.interval(),
+            interval,
+            "the interval changed without slow_down"
+        );
+        assert_eq!(flow.accounts(), &accounts, "the accounts server moved");
+        assert_eq!(flow.end(), ended);
+        let debug = format!("{flow:?}");
+        assert!(!debug.contains(DEVICE_CODE), "the device code in Debug");
+    }
+    let _ = PollAnswer::Pending;
+}
+
+#[allow(clippy::too_many_arguments)]
+fn device_answer_to(
+    flow: &mut zoho_oauth_core::device::DeviceFlow,
+    input: &mut Input<'_>,
+    serial: u32,
+    now: Instant,
+    in_flight: &mut Option<Instant>,
+    interval: &mut Duration,
+    earliest: &mut Instant,
+    accounts: &mut Origin,
+    ended: &mut Option<zoho_oauth_core::device::DeviceEnd>,
+    config: zoho_oauth_core::device::DeviceConfig,
+) {
+    use zoho_oauth_core::device::{DeviceEnd, PollAnswer};
+    let (status, body, expect) = device_answer(input, serial);
+    let result = flow.handle_response(now, status, &body);
+    let Some(sent) = in_flight.take() else {
+        assert_eq!(
+            result,
+            Err(Verdict::NotInFlight),
+            "an answer with nothing in flight was used"
+        );
+        return;
+    };
+    if let Err(verdict) = &result {
+        assert!(display_len(verdict) > 0);
+        let text = format!("{verdict} {verdict:?}");
+        assert!(
+            !text.contains(CLIENT_SECRET) && !text.contains(DEVICE_CODE),
+            "a secret in an error"
+        );
+    }
+    match (&result, &expect) {
+        (Ok(PollAnswer::Granted(_)), DeviceExpect::Granted | DeviceExpect::Unknown) => {
+            *ended = Some(DeviceEnd::Granted)
+        }
+        (Ok(PollAnswer::Pending), DeviceExpect::Pending | DeviceExpect::Unknown) => {}
+        (Ok(PollAnswer::SlowDown), DeviceExpect::SlowDown | DeviceExpect::Unknown)
+        | (Err(Verdict::Throttled), DeviceExpect::Throttled | DeviceExpect::Unknown) => {
+            let longer = interval.saturating_add(config.slow_down_step);
+            *interval = longer;
+        }
+        (Ok(PollAnswer::OtherDataCenter(dc)), DeviceExpect::OtherDc(want)) => {
+            assert_eq!(dc, want, "other_dc moved to another data centre than named");
+            *accounts = Origin::Zoho(*dc);
+            flow.set_accounts(accounts.clone());
+        }
+        (Ok(PollAnswer::OtherDataCenter(dc)), DeviceExpect::Unknown) => {
+            assert!(DataCenter::ALL.contains(dc));
+            *accounts = Origin::Zoho(*dc);
+            flow.set_accounts(accounts.clone());
+        }
+        (
+            Err(Verdict::UnknownDataCenter { .. }),
+            DeviceExpect::ForeignDc | DeviceExpect::Unknown,
+        ) => *ended = Some(DeviceEnd::Refused),
+        (
+            Err(Verdict::ReAuthorize(ReAuthReason::DeviceAccessDenied)),
+            DeviceExpect::Denied | DeviceExpect::Unknown,
+        ) => *ended = Some(DeviceEnd::Denied),
+        (
+            Err(Verdict::ReAuthorize(ReAuthReason::DeviceCodeExpired)),
+            DeviceExpect::Expired | DeviceExpect::Unknown,
+        ) => *ended = Some(DeviceEnd::Expired),
+        (
+            Err(Verdict::Retryable(_) | Verdict::Malformed(_)),
+            DeviceExpect::Fault | DeviceExpect::Unknown,
+        ) => {}
+        (Err(_), DeviceExpect::Unknown) => *ended = Some(DeviceEnd::Refused),
+        (result, _) => panic!("a device answer read as {result:?}"),
+    }
+    if let Ok(PollAnswer::OtherDataCenter(_)) | Err(Verdict::UnknownDataCenter { .. }) = &result {
+    } else {
+        assert!(
+            !matches!(expect, DeviceExpect::OtherDc(_)),
+            "other_dc not recognised"
+        );
+    }
+    *earliest = sent.max(now).saturating_add(*interval);
+}
