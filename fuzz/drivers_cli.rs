@@ -70,8 +70,10 @@ fn passwords(url: &str) -> Vec<(usize, &str)> {
     if url.starts_with("sqlite:") || url.starts_with("sqlite3:") || url.starts_with("file:") {
         return out;
     }
-    if let Some(s) = url.find("://") {
-        let body = s + 3;
+    // The user part: after `scheme://`, or from the start of a URL whose scheme was forgotten
+    // (`user:password@host`).
+    let body = url.find("://").map_or(0, |s| s + 3);
+    for body in [0, body] {
         if let Some(at) = url[body..].rfind('@') {
             let user_part = &url[body..body + at];
             if let Some(colon) = user_part.find(':') {

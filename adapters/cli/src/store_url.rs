@@ -103,11 +103,18 @@ impl std::fmt::Debug for StoreUrl {
 /// hostile input too (a password holding `?`, `/` or `@` unencoded): it hides too much rather
 /// than any part of a password.
 fn redact_url(url: &str) -> String {
-    let Some(s) = url.find("://") else {
-        return redact_query(url);
+    // Only a real scheme (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`) is shown as
+    // one: text before a `://` further on may be a query holding a password. Without a scheme,
+    // a `user:password@` part is hidden all the same (a URL whose scheme was forgotten).
+    let (scheme, body) = match url.find("://") {
+        Some(s) if is_scheme(&url[..s]) => (&url[..s], &url[s + 3..]),
+        _ => ("", url),
     };
-    let (scheme, body) = (&url[..s], &url[s + 3..]);
-    let mut out = format!("{scheme}://");
+    let mut out = if scheme.is_empty() {
+        String::new()
+    } else {
+        format!("{scheme}://")
+    };
     // The last `@` ends the user part even when a password holds `?` or `/`.
     let tail = match body.rfind('@') {
         None => body,
@@ -125,6 +132,13 @@ fn redact_url(url: &str) -> String {
     };
     out.push_str(&redact_query(tail));
     out
+}
+
+/// Whether `text` is a URL scheme: a letter, then letters, digits, `+`, `-` or `.`.
+fn is_scheme(text: &str) -> bool {
+    let mut bytes = text.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
 }
 
 /// `text` with the value of every query parameter whose name holds `pass` hidden; the query
@@ -213,6 +227,28 @@ mod tests {
             .unwrap()
             .display()
             .ends_with("?prefix=app"));
+    }
+
+    /// Found by the `store_url` fuzz target: text before a later `://` was shown as a scheme,
+    /// query and all (`host?password=…\0memcached://h`); and a URL whose scheme was forgotten
+    /// showed its `user:password@` part.
+    #[test]
+    fn a_password_before_a_false_scheme_or_without_a_scheme_is_not_displayed() {
+        for url in [
+            "host?password=Hunter2Secret\0memcached://zoh",
+            "host?password=Hunter2Secret&x=a://b",
+            "zoho:Hunter2Secret@db.internal/tokens",
+            "zoho:Hunter2Secret@db/tokens?sslmode=disable://x",
+        ] {
+            let e = StoreUrl::parse(Some(url)).unwrap_err();
+            assert!(
+                !format!("{e} {e:?}").contains("Hunter2Secret"),
+                "{url}: {e}"
+            );
+        }
+        // A real scheme is still shown.
+        let e = StoreUrl::parse(Some("memcached://u:Hunter2Secret@cache")).unwrap_err();
+        assert!(e.to_string().contains("memcached://…@cache"), "{e}");
     }
 
     proptest::proptest! {
