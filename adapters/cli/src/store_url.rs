@@ -144,9 +144,10 @@ fn is_scheme(text: &str) -> bool {
 /// `text` with the value of every query parameter whose name holds `pass` hidden; the query
 /// starts at the first `?` (or `text` is a run of `&`-separated parameters itself).
 fn redact_query(text: &str) -> String {
+    // A run of parameters is all query, whatever `?` a value of it holds.
     let (base, query) = match text.split_once('?') {
+        _ if text.starts_with('&') => ("", Some(text)),
         Some((base, query)) => (base, Some(query)),
-        None if text.starts_with('&') => ("", Some(text)),
         None => (text, None),
     };
     let Some(query) = query else {
@@ -160,7 +161,7 @@ fn redact_query(text: &str) -> String {
         })
         .collect();
     let joined = pairs.join("&");
-    if text.starts_with('&') && !text.contains('?') {
+    if text.starts_with('&') {
         joined
     } else {
         format!("{base}?{joined}")
@@ -249,6 +250,22 @@ mod tests {
         // A real scheme is still shown.
         let e = StoreUrl::parse(Some("memcached://u:Hunter2Secret@cache")).unwrap_err();
         assert!(e.to_string().contains("memcached://…@cache"), "{e}");
+    }
+
+    /// Found by the `store_url` and `config_file` fuzz targets: after a user part holding `?`,
+    /// the parameters that follow were shown up to the next `?`, `pass` values included.
+    #[test]
+    fn pass_parameters_after_a_user_part_holding_a_question_mark_are_hidden() {
+        for url in [
+            "postgres://u:pw?x@h?a=1&pass=Hunter2Secret=?dl=2&pass=other",
+            "p=st?gres://zoho://u:pw@db&\t\tpassword=st?Hunter2Secret&x=1",
+        ] {
+            let shown = match StoreUrl::parse(Some(url)) {
+                Ok(u) => format!("{} {u:?}", u.display()),
+                Err(e) => format!("{e} {e:?}"),
+            };
+            assert!(!shown.contains("Hunter2Secret"), "{url}: {shown}");
+        }
     }
 
     proptest::proptest! {
