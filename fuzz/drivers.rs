@@ -1069,6 +1069,10 @@ impl Model {
     /// clock the budget held.)
     fn record_mint(&mut self) {
         let mint = self.now.as_millis();
+        // As `MintLog::record` does: mints recorded further ahead of this one than
+        // `CLOCK_SKEW_TOLERANCE` were recorded by a clock running ahead and are forgotten.
+        let skew = u64::try_from(CLOCK_SKEW_TOLERANCE.as_millis()).expect("small");
+        self.mints.retain(|&t| t <= mint.saturating_add(skew));
         self.mints.push(mint);
         if !self.flight_after_restore || self.now < self.sent_at {
             return;
