@@ -81,15 +81,20 @@ fn passwords(url: &str) -> Vec<(usize, &str)> {
             }
         }
     }
-    if let Some(q) = url.find('?') {
-        let mut start = q + 1;
-        for pair in url[q + 1..].split('&') {
-            if let Some((name, value)) = pair.split_once('=') {
-                if name.to_ascii_lowercase().contains("pass") {
-                    out.push((start + name.len() + 1, value));
-                }
-            }
-            start += pair.len() + 1;
+    // Every `name=value` after a `?` or a `&` whose name (free of `?`, `&`) holds `pass`: its
+    // value runs to the next `&`.
+    for (i, _) in url.match_indices(['?', '&']) {
+        let start = i + 1;
+        let Some(eq) = url[start..].find(['=', '?', '&']) else {
+            continue;
+        };
+        if url.as_bytes()[start + eq] != b'=' {
+            continue;
+        }
+        if url[start..start + eq].to_ascii_lowercase().contains("pass") {
+            let value = &url[start + eq + 1..];
+            let end = value.find('&').unwrap_or(value.len());
+            out.push((start + eq + 1, &value[..end]));
         }
     }
     out

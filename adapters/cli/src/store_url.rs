@@ -141,31 +141,48 @@ fn is_scheme(text: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
 }
 
-/// `text` with the value of every query parameter whose name holds `pass` hidden; the query
-/// starts at the first `?` (or `text` is a run of `&`-separated parameters itself).
+/// `text` with the value of every parameter whose name holds `pass` hidden. A parameter starts
+/// at the beginning of `text`, after a `&` or after a `?`, and is `name=value`: what reaches a
+/// `?` before any `=` is no parameter (a host or a path). A value runs to the next `?` (which may
+/// start another parameter), a hidden one to the next `&`: a password may hold `?` and `=`, and
+/// what follows its first `?` is hidden with it rather than shown.
 fn redact_query(text: &str) -> String {
-    // A run of parameters is all query, whatever `?` a value of it holds.
-    let (base, query) = match text.split_once('?') {
-        _ if text.starts_with('&') => ("", Some(text)),
-        Some((base, query)) => (base, Some(query)),
-        None => (text, None),
-    };
-    let Some(query) = query else {
-        return base.to_owned();
-    };
-    let pairs: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if name.to_ascii_lowercase().contains("pass") => format!("{name}=…"),
-            _ => pair.to_owned(),
-        })
-        .collect();
-    let joined = pairs.join("&");
-    if text.starts_with('&') {
-        joined
-    } else {
-        format!("{base}?{joined}")
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in text.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        let mut rest = part;
+        loop {
+            let (eq, q) = (rest.find('='), rest.find('?'));
+            match (eq, q) {
+                (Some(e), q) if q.is_none_or(|q| e < q) => {
+                    let name = &rest[..e];
+                    if name.to_ascii_lowercase().contains("pass") {
+                        out.push_str(name);
+                        out.push_str("=…");
+                        break;
+                    }
+                    let Some(q) = q else {
+                        out.push_str(rest);
+                        break;
+                    };
+                    out.push_str(&rest[..=q]);
+                    rest = &rest[q + 1..];
+                }
+                (_, Some(q)) => {
+                    out.push_str(&rest[..=q]);
+                    rest = &rest[q + 1..];
+                }
+                // No `=` and no `?` left.
+                _ => {
+                    out.push_str(rest);
+                    break;
+                }
+            }
+        }
     }
+    out
 }
 
 #[cfg(test)]
@@ -259,6 +276,7 @@ mod tests {
         for url in [
             "postgres://u:pw?x@h?a=1&pass=Hunter2Secret=?dl=2&pass=other",
             "p=st?gres://zoho://u:pw@db&\t\tpassword=st?Hunter2Secret&x=1",
+            "&&s====9host?pass====9===Hunter2Secret/&hh",
         ] {
             let shown = match StoreUrl::parse(Some(url)) {
                 Ok(u) => format!("{} {u:?}", u.display()),
