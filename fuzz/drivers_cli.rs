@@ -71,8 +71,9 @@ fn passwords(url: &str) -> Vec<(usize, &str)> {
         return out;
     }
     // The user part: after `scheme://`, or from the start of a URL whose scheme was forgotten
-    // (`user:password@host`).
+    // (`user:password@host`). It ends at the last `@`, which hides it all.
     let body = url.find("://").map_or(0, |s| s + 3);
+    let user_end = url.rfind('@').unwrap_or(0);
     for body in [0, body] {
         if let Some(at) = url[body..].rfind('@') {
             let user_part = &url[body..body + at];
@@ -84,6 +85,10 @@ fn passwords(url: &str) -> Vec<(usize, &str)> {
     // Every `name=value` after a `?` or a `&` whose name (free of `?`, `&`) holds `pass`: its
     // value runs to the next `&`.
     for (i, _) in url.match_indices(['?', '&']) {
+        // Inside the user part: hidden with it (its value would run on past the `@`).
+        if i < user_end {
+            continue;
+        }
         let start = i + 1;
         let Some(eq) = url[start..].find(['=', '?', '&']) else {
             continue;
