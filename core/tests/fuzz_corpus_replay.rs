@@ -93,6 +93,7 @@ fn the_machine_seeds_hold_and_reach_every_path() {
     };
     reached("an exchange", |t| t.exchanged);
     reached("a refresh", |t| t.refreshed);
+    reached("a client-credentials mint", |t| t.minted);
     reached("a refused refresh token", |t| t.refresh_refused);
     reached("a throttle", |t| t.throttled);
     reached("a backoff", |t| t.backed_off);
@@ -173,5 +174,40 @@ fn the_http1_read_seeds_hold_and_cover_raw_and_built_responses() {
 fn print_machine_tallies() {
     for (name, d) in corpus("machine") {
         println!("{name}: {:?}", drivers::machine_tally(&d));
+    }
+}
+
+#[test]
+fn the_pkce_seeds_hold_and_some_make_a_verifier() {
+    let seeds = replay("pkce", drivers::pkce);
+    let made = seeds
+        .iter()
+        .filter(|(_, d)| zoho_oauth_core::pkce::CodeVerifier::from_random(d).is_ok())
+        .count();
+    let taken_back = seeds
+        .iter()
+        .filter(|(_, d)| {
+            std::str::from_utf8(d)
+                .is_ok_and(|t| zoho_oauth_core::pkce::CodeVerifier::new(t).is_ok())
+        })
+        .count();
+    assert!(
+        made >= 1 && made < seeds.len(),
+        "{made} of {} seeds make a verifier",
+        seeds.len()
+    );
+    assert!(taken_back >= 1, "no seed is a saved verifier");
+}
+
+#[test]
+fn the_device_seeds_hold_and_cover_every_mode() {
+    let seeds = replay("device", drivers::device);
+    for mode in 0..4u8 {
+        assert!(
+            seeds
+                .iter()
+                .any(|(_, d)| d.first().is_some_and(|b| b % 4 == mode)),
+            "no device seed of mode {mode}"
+        );
     }
 }

@@ -103,11 +103,18 @@ impl std::fmt::Debug for StoreUrl {
 /// hostile input too (a password holding `?`, `/` or `@` unencoded): it hides too much rather
 /// than any part of a password.
 fn redact_url(url: &str) -> String {
-    let Some(s) = url.find("://") else {
-        return redact_query(url);
+    // Only a real scheme (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`) is shown as
+    // one: text before a `://` further on may be a query holding a password. Without a scheme,
+    // a `user:password@` part is hidden all the same (a URL whose scheme was forgotten).
+    let (scheme, body) = match url.find("://") {
+        Some(s) if is_scheme(&url[..s]) => (&url[..s], &url[s + 3..]),
+        _ => ("", url),
     };
-    let (scheme, body) = (&url[..s], &url[s + 3..]);
-    let mut out = format!("{scheme}://");
+    let mut out = if scheme.is_empty() {
+        String::new()
+    } else {
+        format!("{scheme}://")
+    };
     // The last `@` ends the user part even when a password holds `?` or `/`.
     let tail = match body.rfind('@') {
         None => body,
@@ -127,30 +134,55 @@ fn redact_url(url: &str) -> String {
     out
 }
 
-/// `text` with the value of every query parameter whose name holds `pass` hidden; the query
-/// starts at the first `?` (or `text` is a run of `&`-separated parameters itself).
+/// Whether `text` is a URL scheme: a letter, then letters, digits, `+`, `-` or `.`.
+fn is_scheme(text: &str) -> bool {
+    let mut bytes = text.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+}
+
+/// `text` with the value of every parameter whose name holds `pass` hidden. A parameter starts
+/// at the beginning of `text`, after a `&` or after a `?`, and is `name=value`: what reaches a
+/// `?` before any `=` is no parameter (a host or a path). A value runs to the next `?` (which may
+/// start another parameter), a hidden one to the next `&`: a password may hold `?` and `=`, and
+/// what follows its first `?` is hidden with it rather than shown.
 fn redact_query(text: &str) -> String {
-    let (base, query) = match text.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None if text.starts_with('&') => ("", Some(text)),
-        None => (text, None),
-    };
-    let Some(query) = query else {
-        return base.to_owned();
-    };
-    let pairs: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if name.to_ascii_lowercase().contains("pass") => format!("{name}=…"),
-            _ => pair.to_owned(),
-        })
-        .collect();
-    let joined = pairs.join("&");
-    if text.starts_with('&') && !text.contains('?') {
-        joined
-    } else {
-        format!("{base}?{joined}")
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in text.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        let mut rest = part;
+        loop {
+            let (eq, q) = (rest.find('='), rest.find('?'));
+            match (eq, q) {
+                (Some(e), q) if q.is_none_or(|q| e < q) => {
+                    let name = &rest[..e];
+                    if name.to_ascii_lowercase().contains("pass") {
+                        out.push_str(name);
+                        out.push_str("=…");
+                        break;
+                    }
+                    let Some(q) = q else {
+                        out.push_str(rest);
+                        break;
+                    };
+                    out.push_str(&rest[..=q]);
+                    rest = &rest[q + 1..];
+                }
+                (_, Some(q)) => {
+                    out.push_str(&rest[..=q]);
+                    rest = &rest[q + 1..];
+                }
+                // No `=` and no `?` left.
+                _ => {
+                    out.push_str(rest);
+                    break;
+                }
+            }
+        }
     }
+    out
 }
 
 #[cfg(test)]
@@ -213,6 +245,45 @@ mod tests {
             .unwrap()
             .display()
             .ends_with("?prefix=app"));
+    }
+
+    /// Found by the `store_url` fuzz target: text before a later `://` was shown as a scheme,
+    /// query and all (`host?password=…\0memcached://h`); and a URL whose scheme was forgotten
+    /// showed its `user:password@` part.
+    #[test]
+    fn a_password_before_a_false_scheme_or_without_a_scheme_is_not_displayed() {
+        for url in [
+            "host?password=Hunter2Secret\0memcached://zoh",
+            "host?password=Hunter2Secret&x=a://b",
+            "zoho:Hunter2Secret@db.internal/tokens",
+            "zoho:Hunter2Secret@db/tokens?sslmode=disable://x",
+        ] {
+            let e = StoreUrl::parse(Some(url)).unwrap_err();
+            assert!(
+                !format!("{e} {e:?}").contains("Hunter2Secret"),
+                "{url}: {e}"
+            );
+        }
+        // A real scheme is still shown.
+        let e = StoreUrl::parse(Some("memcached://u:Hunter2Secret@cache")).unwrap_err();
+        assert!(e.to_string().contains("memcached://…@cache"), "{e}");
+    }
+
+    /// Found by the `store_url` and `config_file` fuzz targets: after a user part holding `?`,
+    /// the parameters that follow were shown up to the next `?`, `pass` values included.
+    #[test]
+    fn pass_parameters_after_a_user_part_holding_a_question_mark_are_hidden() {
+        for url in [
+            "postgres://u:pw?x@h?a=1&pass=Hunter2Secret=?dl=2&pass=other",
+            "p=st?gres://zoho://u:pw@db&\t\tpassword=st?Hunter2Secret&x=1",
+            "&&s====9host?pass====9===Hunter2Secret/&hh",
+        ] {
+            let shown = match StoreUrl::parse(Some(url)) {
+                Ok(u) => format!("{} {u:?}", u.display()),
+                Err(e) => format!("{e} {e:?}"),
+            };
+            assert!(!shown.contains("Hunter2Secret"), "{url}: {shown}");
+        }
     }
 
     proptest::proptest! {

@@ -61,3 +61,9 @@ pub use store::{
 };
 pub use transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
 pub use zoho_oauth_core as core;
+
+/// Entry points for the fuzz targets in `fuzz/`: not part of the API, may change at any time.
+#[doc(hidden)]
+pub mod fuzz {
+    pub use crate::store::file_fuzz as file_store;
+}

@@ -24,6 +24,9 @@ mod key_locks;
 mod memory;
 
 pub use codec::{decode_token, encode_token};
+/// The store file format for the fuzz targets (`zoho_oauth::fuzz::file_store`): not part of the API.
+#[doc(hidden)]
+pub use file::fuzz as file_fuzz;
 pub use file::FileStore;
 pub use key_locks::{KeyGuard, KeyLocks};
 pub use memory::MemoryStore;

@@ -19,9 +19,10 @@ pub(super) enum Next {
     End,
 }
 
-/// The lines of a file, each at most `limit` bytes (`\n` included).
-pub(super) struct Lines {
-    file: File,
+/// The lines of a file (or, for the fuzz entry point, of any byte source), each at most `limit`
+/// bytes (`\n` included).
+pub(super) struct Lines<R = File> {
+    file: R,
     limit: usize,
     chunk: Zeroizing<Vec<u8>>,
     start: usize,
@@ -31,9 +32,9 @@ pub(super) struct Lines {
     number: usize,
 }
 
-impl Lines {
+impl<R: Read> Lines<R> {
     /// Read `file` from where it is.
-    pub(super) fn new(file: File, limit: usize) -> Self {
+    pub(super) fn new(file: R, limit: usize) -> Self {
         Self {
             file,
             limit,

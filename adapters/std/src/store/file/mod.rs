@@ -199,107 +199,23 @@ impl FileStore {
     /// Read the store line by line, calling `each` for every line between the first and the
     /// end line; a missing or empty file has none. A file whose framing is not a store's is
     /// refused ([`StoreError::Corrupt`] or [`StoreError::FutureVersion`] naming the path).
-    fn scan(
-        &self,
-        mut each: impl FnMut(Body<'_>) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+    fn scan(&self, each: impl FnMut(Body<'_>) -> Result<(), StoreError>) -> Result<(), StoreError> {
         let file = match File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(StoreError::Io(e)),
         };
-        let mut lines = Lines::new(file, MAX_LINE);
-        let framing = |lines: &Lines, why: &str| {
-            StoreError::Corrupt(format!(
-                "{} line {}: {why}",
-                self.path.display(),
-                lines.number()
-            ))
-        };
-        match lines.next()? {
-            Next::End => return Ok(()), // an empty file
-            Next::Line => format::check_first_line(lines.line()).map_err(|e| self.at_path(e))?,
-            Next::CutShort | Next::TooLong => {
-                return Err(framing(&lines, "not a zoho-oauth token store"))
-            }
-        }
-        let mut count = 0;
-        loop {
-            match lines.next()? {
-                Next::Line => {}
-                Next::CutShort | Next::End => {
-                    return Err(framing(
-                        &lines,
-                        "the end line is missing (the file is cut short)",
-                    ))
-                }
-                Next::TooLong => {
-                    return Err(framing(&lines, "a line longer than any record (not ours)"))
-                }
-            }
-            if let Some(counted) = format::end_count(lines.line()) {
-                if counted != Some(count) {
-                    return Err(framing(
-                        &lines,
-                        &format!("the end line does not count the {count} records before it"),
-                    ));
-                }
-                return match lines.next()? {
-                    Next::End => Ok(()),
-                    _ => Err(framing(&lines, "text after the end line")),
-                };
-            }
-            count += 1;
-            let raw = lines.line();
-            each(Body {
-                number: lines.number(),
-                raw,
-                record: format::record_key(raw).ok(),
-            })?;
-        }
-    }
-
-    /// `e`, saying which file it is about.
-    fn at_path(&self, e: StoreError) -> StoreError {
-        match e {
-            StoreError::Corrupt(why) => {
-                StoreError::Corrupt(format!("{}: {why}", self.path.display()))
-            }
-            StoreError::FutureVersion(why) => {
-                StoreError::FutureVersion(format!("{}: {why}", self.path.display()))
-            }
-            other => other,
-        }
+        scan_lines(file, &self.path, each)
     }
 
     /// The token of `key`, reading one line at a time.
     fn load_key(&self, key: &CredentialKey) -> Result<Option<TokenSet>, StoreError> {
-        let mut found: Option<(usize, Zeroizing<Vec<u8>>)> = None;
-        let mut again = None;
-        self.scan(|body| {
-            match (&body.record, &found) {
-                (Some((k, hex)), None) if k == key => {
-                    found = Some((body.number, Zeroizing::new(hex.to_vec())));
-                }
-                (Some((k, _)), Some(_)) if k == key => {
-                    again.get_or_insert(body.number);
-                }
-                _ => {}
-            }
-            Ok(())
-        })?;
-        let Some((line, hex)) = found else {
-            return Ok(None);
-        };
-        if let Some(again) = again {
-            return Err(StoreError::Corrupt(format!(
-                "{} lines {line} and {again} are both records of {key}: delete it and authorize again",
-                self.path.display()
-            )));
-        }
-        format::record_token(key, &hex)
-            .map(Some)
-            .map_err(|e| self.at_path(e))
+        load_key_from(|each| self.scan(each), &self.path, key)
+    }
+
+    /// The keys of the store's records, sorted, each once.
+    fn list_keys(&self) -> Result<Vec<CredentialKey>, StoreError> {
+        list_from(|each| self.scan(each), &self.path)
     }
 
     /// Replace the store with a copy in which `key`'s records are replaced by `token`'s record
@@ -369,22 +285,7 @@ impl TokenStore for FileStore {
     }
 
     fn list(&self) -> Result<Vec<CredentialKey>, StoreError> {
-        let mut keys = Vec::new();
-        self.scan(|body| {
-            match body.record {
-                Some((key, _)) => keys.push(key),
-                None => tracing::warn!(
-                    path = %self.path.display(),
-                    line = body.number,
-                    "a line of the token store has no readable key; it is kept as it is"
-                ),
-            }
-            Ok(())
-        })?;
-        // Written sorted, so this is cheap; a key with two records (damaged) is listed once.
-        keys.sort_unstable();
-        keys.dedup();
-        Ok(keys)
+        self.list_keys()
     }
 
     fn delete_all(&self) -> Result<(), StoreError> {
@@ -481,6 +382,200 @@ fn resolve_links(path: &Path) -> Result<PathBuf, StoreError> {
         "{} is a chain of more than 40 symbolic links: give the store's real path",
         path.display()
     )))
+}
+
+/// Read a store's lines from `source` (the file at `path`, named in errors), calling `each` for
+/// every line between the first and the end line; an empty source has none. A source whose
+/// framing is not a store's is refused ([`StoreError::Corrupt`] or
+/// [`StoreError::FutureVersion`] naming the path).
+fn scan_lines<R: io::Read>(
+    source: R,
+    path: &Path,
+    mut each: impl FnMut(Body<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut lines = Lines::new(source, MAX_LINE);
+    let framing = |lines: &Lines<R>, why: &str| {
+        StoreError::Corrupt(format!("{} line {}: {why}", path.display(), lines.number()))
+    };
+    match lines.next()? {
+        Next::End => return Ok(()), // an empty file
+        Next::Line => format::check_first_line(lines.line()).map_err(|e| at_path(path, e))?,
+        Next::CutShort | Next::TooLong => {
+            return Err(framing(&lines, "not a zoho-oauth token store"))
+        }
+    }
+    let mut count = 0;
+    loop {
+        match lines.next()? {
+            Next::Line => {}
+            Next::CutShort | Next::End => {
+                return Err(framing(
+                    &lines,
+                    "the end line is missing (the file is cut short)",
+                ))
+            }
+            Next::TooLong => {
+                return Err(framing(&lines, "a line longer than any record (not ours)"))
+            }
+        }
+        if let Some(counted) = format::end_count(lines.line()) {
+            if counted != Some(count) {
+                return Err(framing(
+                    &lines,
+                    &format!("the end line does not count the {count} records before it"),
+                ));
+            }
+            return match lines.next()? {
+                Next::End => Ok(()),
+                _ => Err(framing(&lines, "text after the end line")),
+            };
+        }
+        count += 1;
+        let raw = lines.line();
+        each(Body {
+            number: lines.number(),
+            raw,
+            record: format::record_key(raw).ok(),
+        })?;
+    }
+}
+
+/// The keys of the records in the store that `scan` reads (the file at `path`), sorted, each
+/// once.
+fn list_from(
+    scan: impl FnOnce(&mut dyn FnMut(Body<'_>) -> Result<(), StoreError>) -> Result<(), StoreError>,
+    path: &Path,
+) -> Result<Vec<CredentialKey>, StoreError> {
+    let mut keys = Vec::new();
+    scan(&mut |body| {
+        match body.record {
+            Some((key, _)) => keys.push(key),
+            None => tracing::warn!(
+                path = %path.display(),
+                line = body.number,
+                "a line of the token store has no readable key; it is kept as it is"
+            ),
+        }
+        Ok(())
+    })?;
+    // Written sorted, so this is cheap; a key with two records (damaged) is listed once.
+    keys.sort_unstable();
+    keys.dedup();
+    Ok(keys)
+}
+
+/// Entry points for the fuzz targets in `fuzz/` (re-exported as `zoho_oauth::fuzz`): the store
+/// file format read from bytes by the very code that reads the file (`scan_lines`,
+/// `load_key_from`, `list_from`), and written as `FileStore` writes it. Not part of the API.
+#[doc(hidden)]
+pub mod fuzz {
+    use std::path::Path;
+
+    use zoho_oauth_core::TokenSet;
+
+    use super::{format, list_from, load_key_from, scan_lines};
+    use crate::key::CredentialKey;
+    use crate::store::StoreError;
+
+    /// The path errors name.
+    pub const PATH: &str = "fuzz.store";
+
+    /// A line between the first line and the end line.
+    #[derive(Debug)]
+    pub struct Line {
+        /// Its 1-based number.
+        pub number: usize,
+        /// The line as stored, without its `\n`.
+        pub raw: Vec<u8>,
+        /// Its key, when it is a record with a readable key.
+        pub key: Option<CredentialKey>,
+    }
+
+    /// The lines of a store file, or why a `FileStore` refuses the whole file.
+    pub fn lines(bytes: &[u8]) -> Result<Vec<Line>, StoreError> {
+        let mut out = Vec::new();
+        scan_lines(bytes, Path::new(PATH), |body| {
+            out.push(Line {
+                number: body.number,
+                raw: body.raw.to_vec(),
+                key: body.record.map(|(k, _)| k),
+            });
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// What `FileStore::load` answers for `key` on a store holding `bytes`.
+    pub fn load(bytes: &[u8], key: &CredentialKey) -> Result<Option<TokenSet>, StoreError> {
+        let path = Path::new(PATH);
+        load_key_from(|each| scan_lines(bytes, path, each), path, key)
+    }
+
+    /// What `FileStore::list` answers on a store holding `bytes`.
+    pub fn list(bytes: &[u8]) -> Result<Vec<CredentialKey>, StoreError> {
+        let path = Path::new(PATH);
+        list_from(|each| scan_lines(bytes, path, each), path)
+    }
+
+    /// A store file holding `records` in this order, as `FileStore` writes one.
+    pub fn write(records: &[(CredentialKey, &TokenSet)]) -> Result<Vec<u8>, StoreError> {
+        let mut out = format::first_line().into_bytes();
+        out.push(b'\n');
+        for (key, token) in records {
+            out.extend_from_slice(format::record_line(key, token)?.as_bytes());
+            out.push(b'\n');
+        }
+        out.extend_from_slice(format::end_line(records.len()).as_bytes());
+        out.push(b'\n');
+        Ok(out)
+    }
+}
+
+/// `e`, saying which file it is about.
+fn at_path(path: &Path, e: StoreError) -> StoreError {
+    match e {
+        StoreError::Corrupt(why) => StoreError::Corrupt(format!("{}: {why}", path.display())),
+        StoreError::FutureVersion(why) => {
+            StoreError::FutureVersion(format!("{}: {why}", path.display()))
+        }
+        other => other,
+    }
+}
+
+/// The token of `key` in the store that `scan` reads (the file at `path`), one line at a time:
+/// `None` without a record; [`StoreError::Corrupt`] naming the key for two records of it, or
+/// (as [`format::record_token`] says) for a token that does not decode.
+fn load_key_from(
+    scan: impl FnOnce(&mut dyn FnMut(Body<'_>) -> Result<(), StoreError>) -> Result<(), StoreError>,
+    path: &Path,
+    key: &CredentialKey,
+) -> Result<Option<TokenSet>, StoreError> {
+    let mut found: Option<(usize, Zeroizing<Vec<u8>>)> = None;
+    let mut again = None;
+    scan(&mut |body| {
+        match (&body.record, &found) {
+            (Some((k, hex)), None) if k == key => {
+                found = Some((body.number, Zeroizing::new(hex.to_vec())));
+            }
+            (Some((k, _)), Some(_)) if k == key => {
+                again.get_or_insert(body.number);
+            }
+            _ => {}
+        }
+        Ok(())
+    })?;
+    let Some((line, hex)) = found else {
+        return Ok(None);
+    };
+    if let Some(again) = again {
+        return Err(StoreError::Corrupt(format!(
+            "{} lines {line} and {again} are both records of {key}: delete it and authorize again",
+            path.display()
+        )));
+    }
+    format::record_token(key, &hex)
+        .map(Some)
+        .map_err(|e| at_path(path, e))
 }
 
 #[cfg(test)]

@@ -1,0 +1,7 @@
+//! Fuzz target `device`: see `drivers::device` for what it checks.
+#![no_main]
+
+#[path = "../drivers.rs"]
+mod drivers;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| drivers::device(data));
