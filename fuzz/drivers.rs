@@ -788,8 +788,8 @@ struct Model {
     /// Mint times of the current refresh token (from the token set after a restore or an
     /// exchange, then every refresh), remembered as `MintLog` remembers them: ordered, at most
     /// `cap::MINT_LOG`, the oldest forgotten first (after a clock stepped back, mints recorded
-    /// ahead of it can push out older ones that its windows hold again: an open question, see
-    /// notes/fuzz.md).
+    /// ahead of it can push out older ones that its windows hold again, as `MintLog::in_window`
+    /// documents).
     mints: Vec<u64>,
     /// The secrets that must never show in `Debug` or `Display`.
     secrets: Vec<String>,

@@ -262,6 +262,15 @@ impl MintLog {
     /// counting them would block the credential until the clock catches up — a day, after a day's
     /// jump. Left out, they can cost at most one request over Zoho's own limit, whose throttle
     /// answer the machine then honours.
+    ///
+    /// The log keeps ten mints and forgets the oldest, judged by the clock of the moment. Mints
+    /// recorded while a clock ran ahead may thus have pushed out older ones that, once the clock
+    /// has stepped back, fall inside its window again: by that stepped-back clock a window can
+    /// then seem to hold more than the budget (the fuzz seed
+    /// `machine/clock_back_full_log_evicted_mints_now_in_window`). By real time — Zoho's clock,
+    /// which did not step — the forgotten mints were outside the window when they were forgotten,
+    /// so the budget held; only a clock that jumps while mints are being recorded breaks that,
+    /// and Zoho's throttle answer, which the machine honours, is the backstop.
     pub(crate) fn in_window(&self, now: Instant, window: Duration) -> &[Instant] {
         let first = self
             .times
