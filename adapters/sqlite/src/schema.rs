@@ -51,7 +51,20 @@ pub(crate) enum Found {
 /// file `conn` opened is ours or empty. Refuses a newer schema ([`StoreError::FutureVersion`]),
 /// another application's database and a non-empty database without our marks
 /// ([`StoreError::Corrupt`]); a file that is not a database at all fails here too.
+///
+/// The marks and the tables are read in one read transaction (which writes nothing): read apart,
+/// another process's [`migrate`] committing between the two reads made a new file look like a
+/// foreign one (no marks, yet a `credentials` table) to a process opening it at the same moment.
 pub(crate) fn inspect(conn: &Connection) -> Result<Found, StoreError> {
+    conn.execute_batch("BEGIN DEFERRED").map_err(store_error)?;
+    let result = inspect_in_snapshot(conn);
+    let ended = conn.execute_batch("COMMIT").map_err(store_error);
+    let found = result?;
+    ended?;
+    Ok(found)
+}
+
+fn inspect_in_snapshot(conn: &Connection) -> Result<Found, StoreError> {
     let (version, app) = marks(conn)?;
     if check((version, app))? {
         return Ok(Found::Current);

@@ -159,17 +159,34 @@ fn read_only(conn: &Connection) -> Result<bool, StoreError> {
 }
 
 /// Switch a checked file to WAL (persistent: done once, by [`SqliteStore::open`]).
+///
+/// Switching needs the file to itself, and SQLite answers `SQLITE_BUSY` at once, without its busy
+/// handler, while another connection reads it — as happens when several processes open a new
+/// file together. So a busy switch is retried (1 ms, doubling to 50 ms) within the busy timeout,
+/// re-reading the mode first: another process may have switched it meanwhile.
 fn use_wal(conn: &Connection) -> Result<(), StoreError> {
-    let mode: String = conn
-        .pragma_query_value(None, "journal_mode", |r| r.get(0))
-        .map_err(store_error)?;
-    if mode.eq_ignore_ascii_case("wal") {
-        return Ok(());
-    }
-    // journal_mode answers with the mode now in force: a file that cannot do WAL says so.
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))
-        .map_err(store_error)?;
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    let mode = loop {
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .map_err(store_error)?;
+        if mode.eq_ignore_ascii_case("wal") {
+            return Ok(());
+        }
+        // journal_mode answers with the mode now in force: a file that cannot do WAL says so.
+        match conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get::<_, String>(0)) {
+            Ok(mode) => break mode,
+            Err(e)
+                if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && started.elapsed() + pause < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(pause); // SQLite offers no wait for this lock
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(e) => return Err(store_error(e)),
+        }
+    };
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Database(format!(
             "the database cannot use WAL journaling (journal_mode is {mode}); put it on a local file system"
