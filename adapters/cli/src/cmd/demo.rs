@@ -97,7 +97,7 @@ pub fn run(json: bool) -> Result<(), CliError> {
         2,
         "Self Client exchange: grant token → refresh + access token",
         format!(
-            "zoho-oauth exchange --grant-token {}\nstored {user} ({} {}) in {}\nrefresh token …{}, learned the user from /oauth/user/info",
+            "zoho-oauth exchange --grant-token - (the code {} on standard input)\nstored {user} ({} {}) in {}\nrefresh token …{}, learned the user from /oauth/user/info",
             out::hint(&code),
             status.data_center,
             status.environment,
@@ -187,8 +187,9 @@ pub fn run(json: bool) -> Result<(), CliError> {
     } else {
         println!(
             "\nDone: the temporary store is deleted now. With your own client from https://api-console.zoho.com:\n\
-             \n  export ZOHO_CLIENT_ID=1000.…  ZOHO_CLIENT_SECRET=…  ZOHO_DC=us\
-             \n  zoho-oauth exchange --grant-token 1000.…   # or: zoho-oauth login\
+             \n  export ZOHO_CLIENT_ID=1000.…  ZOHO_DC=us\
+             \n  read -rs ZOHO_CLIENT_SECRET && export ZOHO_CLIENT_SECRET   # typed, not shown\
+             \n  zoho-oauth exchange        # asks for the Self Client code without echo; or: zoho-oauth login\
              \n  curl -H \"$(zoho-oauth header)\" https://www.zohoapis.com/crm/v8/users?type=CurrentUser"
         );
     }
