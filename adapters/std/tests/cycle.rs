@@ -310,3 +310,24 @@ fn a_revoke_while_a_refresh_is_on_the_wire_leaves_nothing_behind() {
     let err = h.client().access_token(USER).unwrap_err();
     assert!(matches!(err, Error::UnknownUser { .. }), "{err:?}");
 }
+
+#[test]
+fn a_conditional_delete_leaves_a_credential_another_process_stored_meanwhile() {
+    let h = Harness::start();
+    let (first, second) = (h.client(), h.client());
+    let ours = "1000.0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a.0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b";
+    let theirs = "1000.1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c.1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d";
+    let holds = |rt: &'static str| {
+        move |t: &zoho_oauth::core::TokenSet| t.refresh_token.as_ref().is_some_and(|r| r.ct_eq(rt))
+    };
+    first.add_refresh_token(USER, ours).unwrap();
+    // Another process replaces it before the first one decides to drop what it added.
+    second.add_refresh_token(USER, theirs).unwrap();
+    assert!(!first.delete_if(USER, holds(ours)).unwrap());
+    assert_eq!(
+        h.stored_refresh_token(&first, USER).as_deref(),
+        Some(theirs)
+    );
+    assert!(first.delete_if(USER, holds(theirs)).unwrap());
+    assert_eq!(h.stored_refresh_token(&first, USER), None);
+}

@@ -247,6 +247,16 @@ impl Client {
         Box::pin(self.engine().delete(self.io(), user)).await
     }
 
+    /// Delete here only if the stored credential passes `test`, under the lock
+    /// ([`Engine::delete_if`]); returns whether it was deleted.
+    pub async fn delete_if(
+        &self,
+        user: &str,
+        test: impl Fn(&TokenSet) -> bool + Send + Sync,
+    ) -> Result<bool, Error> {
+        Box::pin(self.engine().delete_if(self.io(), user, &test)).await
+    }
+
     /// Who `user`'s credential belongs to ([`Engine::user_info`]).
     pub async fn user_info(&self, user: &str) -> Result<UserInfo, Error> {
         Box::pin(self.engine().user_info(self.io(), user)).await

@@ -40,8 +40,14 @@ pub fn run(ctx: &Ctx, args: &AddRefreshTokenArgs) -> Result<(), CliError> {
             Ok(())
         }
         Err(e) if class_of(&e) == Class::ReAuthorize => {
-            // A refresh token Zoho does not know is useless: do not leave it in the store.
-            client.delete(&user)?;
+            // A refresh token Zoho does not know is useless: do not leave it in the store —
+            // unless another process stored another credential for this user meanwhile.
+            client.delete_if(&user, |stored| {
+                stored
+                    .refresh_token
+                    .as_ref()
+                    .is_some_and(|held| held.ct_eq(&refresh_token))
+            })?;
             Err(CliError::new(
                 Class::ReAuthorize,
                 "Zoho refused this refresh token (unknown, revoked, or issued to another client, data centre or environment); it was not kept",

@@ -46,7 +46,12 @@ pub fn run(ctx: &Ctx, args: &AddClientCredentialsArgs) -> Result<(), CliError> {
         {
             // Zoho refused the grant itself (a wrong org, scope or client): useless to keep.
             let refused = CliError::from(e);
-            client.delete(&user)?;
+            // Only the credential added here: not one another process stored meanwhile.
+            client.delete_if(&user, |stored| {
+                stored.grant == GrantKind::ClientCredentials
+                    && stored.scope.as_str() == scope
+                    && stored.soid.as_str() == soid.unwrap_or("")
+            })?;
             return Err(CliError::new(
                 refused.class,
                 format!("{}; the credential was not kept", refused.what),

@@ -224,6 +224,16 @@ impl Client {
         block_on(self.engine.delete(&self.io(), user))
     }
 
+    /// Delete `user`'s credential here only if the stored one passes `test`, under its lock
+    /// (see [`Engine::delete_if`]); returns whether it was deleted.
+    pub fn delete_if(
+        &self,
+        user: &str,
+        test: impl Fn(&TokenSet) -> bool + Send + Sync,
+    ) -> Result<bool, Error> {
+        block_on(self.engine.delete_if(&self.io(), user, &test))
+    }
+
     /// Who `user`'s credential belongs to (needs the scope `aaaserver.profile.READ`).
     pub fn user_info(&self, user: &str) -> Result<UserInfo, Error> {
         block_on(self.engine.user_info(&self.io(), user))

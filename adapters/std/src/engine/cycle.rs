@@ -89,8 +89,11 @@ pub(crate) enum Pass<'a> {
     Install(Box<TokenSet>),
     /// Revoke at Zoho, then delete.
     Revoke,
-    /// Delete here only.
-    Delete,
+    /// Delete here only — with `only_if`, only when the stored credential passes that test
+    /// (checked under the lock, so a credential another process stored since is left alone).
+    Delete {
+        only_if: Option<&'a (dyn Fn(&TokenSet) -> bool + Send + Sync)>,
+    },
 }
 
 /// What a pass did.
@@ -255,7 +258,16 @@ pub(crate) async fn run<I: Io>(
             engine.s.telemetry.forget(key);
             Ok(Outcome::Removed { at_zoho, found })
         }
-        Pass::Delete => {
+        Pass::Delete { only_if } => {
+            if let Some(test) = only_if {
+                if !matches!(&stored, Ok(Some(t)) if test(t)) {
+                    lock.release().await?;
+                    return Ok(Outcome::Removed {
+                        at_zoho: AtZoho::NotAsked,
+                        found: false,
+                    });
+                }
+            }
             let found = lock.delete().await?;
             lock.release().await?;
             engine.s.telemetry.forget(key);

@@ -103,7 +103,35 @@ impl Engine {
     /// Delete `user`'s credential here only (Zoho is not asked), under its lock. For a damaged
     /// entry, or a credential revoked elsewhere.
     pub async fn delete<I: Io>(&self, io: &I, user: &str) -> Result<Removed, Error> {
-        self.remove(io, user, Pass::Delete).await
+        self.remove(io, user, Pass::Delete { only_if: None }).await
+    }
+
+    /// Delete `user`'s credential here only, under its lock, **if** the stored credential passes
+    /// `test` (e.g. it still holds the refresh token this program added and Zoho refused).
+    /// Returns whether it was deleted: a credential another process stored since the test was
+    /// decided on, or none at all, is left alone. A damaged entry never passes.
+    pub async fn delete_if<I: Io>(
+        &self,
+        io: &I,
+        user: &str,
+        test: &(dyn Fn(&TokenSet) -> bool + Send + Sync),
+    ) -> Result<bool, Error> {
+        Engine::check_user(user)?;
+        let key = self.resolve_key(io, user).await?;
+        let entry = self.entry_for_change(&key)?;
+        let pass = Pass::Delete {
+            only_if: Some(test),
+        };
+        match self.change(io, &entry, pass).await? {
+            Outcome::Removed { found, .. } => {
+                if found {
+                    self.remove_entry(user);
+                    tracing::info!(user, dc = %key.data_center, env = %key.environment, "credential removed");
+                }
+                Ok(found)
+            }
+            other => Err(Error::Internal(format!("a removal ended as {other:?}"))),
+        }
     }
 
     async fn remove<I: Io>(&self, io: &I, user: &str, pass: Pass<'_>) -> Result<Removed, Error> {
