@@ -7,38 +7,15 @@
 #[path = "../../fuzz/drivers.rs"]
 mod drivers;
 
-use std::fs;
-use std::path::PathBuf;
-
 use zoho_oauth_core::response::{self, ApiVerdict, Flow};
 use zoho_oauth_core::TokenSet;
 
-/// The seed files of one target, with their names.
-fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(target);
-    let mut files: Vec<_> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|entry| {
-            let path = entry.expect("directory entry").path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            (name, fs::read(&path).expect("seed file"))
-        })
-        .collect();
-    files.sort();
-    assert!(files.len() >= 10, "{target}: only {} seeds", files.len());
-    files
-}
+/// `fuzz/corpus`, for the shared replay.
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus");
 
-fn replay(target: &str, driver: fn(&[u8])) -> Vec<(String, Vec<u8>)> {
-    let seeds = corpus(target);
-    for (name, data) in &seeds {
-        let outcome = std::panic::catch_unwind(|| driver(data));
-        assert!(outcome.is_ok(), "{target}/{name} broke an invariant");
-    }
-    seeds
-}
+#[path = "../../fuzz/replay.rs"]
+mod shared;
+use shared::{corpus, replay};
 
 #[test]
 fn the_parse_token_seeds_hold_and_cover_success_and_failure() {

@@ -5,35 +5,12 @@
 #[path = "../../../fuzz/drivers_cli.rs"]
 mod drivers_cli;
 
-use std::fs;
-use std::path::PathBuf;
+/// `fuzz/corpus`, for the shared replay.
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus");
 
-/// The corpus files of one target, with their names.
-fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
-        .join(target);
-    let mut files: Vec<_> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|entry| {
-            let path = entry.expect("directory entry").path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            (name, fs::read(&path).expect("corpus file"))
-        })
-        .collect();
-    files.sort();
-    assert!(files.len() >= 10, "{target}: only {} seeds", files.len());
-    files
-}
-
-fn replay(target: &str, driver: fn(&[u8])) -> Vec<(String, Vec<u8>)> {
-    let seeds = corpus(target);
-    for (name, data) in &seeds {
-        let outcome = std::panic::catch_unwind(|| driver(data));
-        assert!(outcome.is_ok(), "{target}/{name} broke an invariant");
-    }
-    seeds
-}
+#[path = "../../../fuzz/replay.rs"]
+mod shared;
+use shared::replay;
 
 /// Some seeds are raw text (byte 0 below 128), some built from the script.
 fn raw_and_built(target: &str, seeds: &[(String, Vec<u8>)]) {
